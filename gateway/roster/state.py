@@ -1,0 +1,148 @@
+"""What a municipality's roster holds now, loaded in one query per table for a sync.
+
+A sync compares a whole batch against this snapshot in memory instead of asking the
+database row by row: one SELECT per table, then bulk writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.roster.models import (
+    Affiliation,
+    ContactKind,
+    ContactPoint,
+    Group,
+    Guardianship,
+    Institution,
+    Membership,
+    Person,
+)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A table as a sync sees it: the natural key and the columns a source may set."""
+
+    table: Table
+    key: tuple[str, ...]
+    values: tuple[str, ...]
+
+
+INSTITUTIONS = Shape(
+    Institution.__table__,  # type: ignore[arg-type]
+    ("source_id",),
+    ("kind", "name", "identifier", "time_zone", "active"),
+)
+GROUPS = Shape(
+    Group.__table__,  # type: ignore[arg-type]
+    ("source_id",),
+    ("institution_id", "kind", "name", "grades", "details", "active"),
+)
+PEOPLE = Shape(
+    Person.__table__,  # type: ignore[arg-type]
+    ("source_id",),
+    (
+        "kind",
+        "given_name",
+        "family_name",
+        "protected",
+        "alias",
+        "locale",
+        "birth_date",
+        "grades",
+        "uni_login",
+        "username",
+        "active",
+    ),
+)
+AFFILIATIONS = Shape(
+    Affiliation.__table__,  # type: ignore[arg-type]
+    ("person_id", "institution_id", "role"),
+    ("is_primary", "begin_date", "end_date", "active"),
+)
+GUARDIANSHIPS = Shape(
+    Guardianship.__table__,  # type: ignore[arg-type]
+    ("child_id", "guardian_id"),
+    ("custody", "relation", "active"),
+)
+MEMBERSHIPS = Shape(
+    Membership.__table__,  # type: ignore[arg-type]
+    ("group_id", "person_id", "role"),
+    ("source_id", "is_primary", "begin_date", "end_date", "active"),
+)
+EMAILS = Shape(
+    ContactPoint.__table__,  # type: ignore[arg-type]
+    ("person_id", "address"),
+    ("origin", "active"),
+)
+
+
+@dataclass
+class Snapshot:
+    """One table's rows by natural key (a tuple, or a scalar for one-column keys)."""
+
+    shape: Shape
+    rows: dict[Hashable, Row] = field(default_factory=dict)
+
+    def key_of(self, row: Row) -> Hashable:
+        if len(self.shape.key) == 1:
+            single: Hashable = row[self.shape.key[0]]
+            return single
+        return tuple(row[name] for name in self.shape.key)
+
+    def add(self, row: Row) -> None:
+        self.rows[self.key_of(row)] = row
+
+    def id_of(self, key: Hashable) -> uuid.UUID | None:
+        row = self.rows.get(key)
+        return None if row is None else row["id"]
+
+
+@dataclass
+class RosterState:
+    """The whole roster of one municipality, as the sync needs it."""
+
+    institutions: Snapshot
+    groups: Snapshot
+    people: Snapshot
+    affiliations: Snapshot
+    guardianships: Snapshot
+    memberships: Snapshot
+    emails: Snapshot
+
+
+async def _load(session: AsyncSession, shape: Shape, municipality_id: uuid.UUID) -> Snapshot:
+    columns: Sequence[str] = ("id", *shape.key, *shape.values)
+    table = shape.table
+    query = select(*(table.c[name] for name in columns)).where(
+        table.c.municipality_id == municipality_id
+    )
+    if shape is EMAILS:
+        query = query.where(table.c.kind == ContactKind.EMAIL.value)
+    snapshot = Snapshot(shape)
+    result = await session.stream(query.execution_options(yield_per=5_000))
+    async for record in result:
+        snapshot.add(dict(zip(columns, record, strict=True)))
+    return snapshot
+
+
+async def load_state(session: AsyncSession, municipality_id: uuid.UUID) -> RosterState:
+    """Read the municipality's roster, one query per table."""
+    return RosterState(
+        institutions=await _load(session, INSTITUTIONS, municipality_id),
+        groups=await _load(session, GROUPS, municipality_id),
+        people=await _load(session, PEOPLE, municipality_id),
+        affiliations=await _load(session, AFFILIATIONS, municipality_id),
+        guardianships=await _load(session, GUARDIANSHIPS, municipality_id),
+        memberships=await _load(session, MEMBERSHIPS, municipality_id),
+        emails=await _load(session, EMAILS, municipality_id),
+    )
