@@ -240,7 +240,7 @@ class ImportRun(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     municipality_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("municipalities.id"))
     source: Mapped[str] = mapped_column(String(500))
-    mode: Mapped[str] = mapped_column(String(16))
+    modes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     rejected: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -68,7 +68,7 @@ async def sync_roster(
         ImportRun(
             municipality_id=municipality.id,
             source=source[:500],
-            mode=",".join(f"{kind}={mode}" for kind, mode in sorted(batch.modes.items())),
+            modes={kind: mode.value for kind, mode in batch.modes.items()},
             counts={kind: {**_as_dict(c)} for kind, c in sync.report.counts.items()},
             rejected=len(sync.report.rejected),
             started_at=started,
