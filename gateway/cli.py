@@ -118,7 +118,7 @@ def import_oneroster(path: Path, municipality_code: str | None, dry_run: bool) -
 
 @main.command(name="demo-data")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--children", default=1000, show_default=True, type=click.IntRange(1, 2_000_000))
+@click.option("--children", default=1000, show_default=True, type=click.IntRange(13, 2_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
 def demo_data(out_dir: Path, children: int, seed: int) -> None:
     """Write a fictional municipality as OneRoster 1.2 CSV into OUT_DIR."""

@@ -14,7 +14,8 @@ from gateway.orm import UTCDateTime
 
 def alembic_config(database_url: str) -> Config:
     """An Alembic config pointing at the shipped migrations and this database."""
-    folder = Path(migrations.__file__).parent
+    # __path__ works for a regular package and for an editable install alike.
+    folder = Path(next(iter(migrations.__path__)))
     config = Config(str(folder / "alembic.ini"))
     config.set_main_option("script_location", str(folder))
     config.set_main_option("version_locations", str(folder / "versions"))

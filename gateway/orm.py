@@ -58,7 +58,10 @@ class Base(DeclarativeBase):
     """Base of every ORM model; its metadata is what migrations must match."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime(), dict[str, Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+    }
 
 
 class Timestamps:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+
 from alembic import context
 from sqlalchemy.engine import Connection
 
 from gateway.config import load_settings
 from gateway.db import create_engine
-from gateway.models import Base
 from gateway.migrate import render_item
+from gateway.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,6 +11,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import gateway
+from gateway.api.auth import provide_principal
 from gateway.api.health import HealthController
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.resources import Resources, lifespan, provide_session
@@ -29,6 +30,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[HealthController, RosterController],
         lifespan=[lifespan(settings)],
         dependencies={
+            "principal": Provide(provide_principal, sync_to_thread=False),
             "resources": Provide(_resources, sync_to_thread=False),
             "session": Provide(provide_session),
             "settings": Provide(lambda: settings, sync_to_thread=False),

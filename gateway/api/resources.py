@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from litestar import Litestar
+from litestar.di import NamedDependency
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -54,7 +55,7 @@ def lifespan(settings: Settings):  # type: ignore[no-untyped-def]
     return run
 
 
-async def provide_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+async def provide_session(resources: NamedDependency[Resources]) -> AsyncIterator[AsyncSession]:
     """One session per request; the handler's service decides when to commit."""
     async with resources.sessions() as session:
         yield session

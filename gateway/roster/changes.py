@@ -57,7 +57,15 @@ class Changes:
             self.created_ids.add(row["id"])
             self.snapshot.add(row)
             self.counts.created += 1
-            return uuid.UUID(str(row["id"]))
+            created_id: uuid.UUID = row["id"]
+            return created_id
+        if not values.get("active", True):
+            # A deletion carries only what identifies the row; keep the stored fields
+            # (a deleted person keeps their name in old threads).
+            if not self.deactivate(existing):
+                self.counts.unchanged += 1
+            existing_id: uuid.UUID = existing["id"]
+            return existing_id
         changed = {name: value for name, value in values.items() if existing.get(name) != value}
         if not changed:
             self.counts.unchanged += 1
@@ -67,7 +75,8 @@ class Changes:
         else:
             self.counts.updated += 1
         self._update(existing, changed)
-        return uuid.UUID(str(existing["id"]))
+        kept_id: uuid.UUID = existing["id"]
+        return kept_id
 
     def deactivate(self, row: Row) -> bool:
         """Deactivate a stored row the batch no longer lists; whether it was active."""

@@ -67,6 +67,7 @@ async def import_oneroster(
                 municipality_code=municipality_code,
                 dry_run=dry_run,
                 on_progress=on_sync_progress,
+                refused=read.rejected,
             )
         except BaseException:
             await transaction.rollback()
@@ -79,6 +80,6 @@ async def import_oneroster(
         version=read.version,
         files=read.files,
         sync=report,
-        rejected=[*read.rejected, *report.rejected],
+        rejected=report.rejected,
         seconds=time.perf_counter() - started,
     )

@@ -6,6 +6,7 @@ database row by row: one SELECT per table, then bulk writes.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -93,11 +94,13 @@ class Snapshot:
     shape: Shape
     rows: dict[Hashable, Row] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # itemgetter gives a scalar for one name and a tuple for several: the key shape.
+        self._key = operator.itemgetter(*self.shape.key)
+
     def key_of(self, row: Row) -> Hashable:
-        if len(self.shape.key) == 1:
-            single: Hashable = row[self.shape.key[0]]
-            return single
-        return tuple(row[name] for name in self.shape.key)
+        key: Hashable = self._key(row)
+        return key
 
     def add(self, row: Row) -> None:
         self.rows[self.key_of(row)] = row
@@ -129,8 +132,9 @@ async def _load(session: AsyncSession, shape: Shape, municipality_id: uuid.UUID)
     if shape is EMAILS:
         query = query.where(table.c.kind == ContactKind.EMAIL.value)
     snapshot = Snapshot(shape)
-    result = await session.stream(query.execution_options(yield_per=5_000))
-    async for record in result:
+    # One buffered fetch: streaming row by row costs a greenlet switch per row.
+    result = await session.execute(query)
+    for record in result:
         snapshot.add(dict(zip(columns, record, strict=True)))
     return snapshot
 

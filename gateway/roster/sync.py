@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,12 +41,18 @@ async def sync_roster(
     municipality_code: str | None = None,
     dry_run: bool = False,
     on_progress: Progress | None = None,
+    refused: Sequence[str] = (),
 ) -> SyncReport:
-    """Apply ``batch``; return what changed and which records were refused."""
+    """Apply ``batch``; return what changed and which records were refused.
+
+    ``refused`` lists what the source itself refused before the sync (``"origin:
+    reason"``); they lead the report's ``rejected`` and count in the ImportRun.
+    """
     started = utcnow()
     municipality = await _municipality(session, batch, municipality_code)
     state = await load_state(session, municipality.id)
     sync = _Sync(batch, state, municipality.id, default_time_zone, started)
+    sync.report.rejected.extend(refused)
     steps: list[tuple[str, Callable[[], None]]] = [
         ("institutions", sync.institutions),
         ("groups", sync.groups),

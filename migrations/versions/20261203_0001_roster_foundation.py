@@ -91,7 +91,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("municipality_id", sa.Uuid(), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=False),
-        sa.Column("modes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column(
+            "modes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
         sa.Column(
             "counts", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
         ),

@@ -8,7 +8,9 @@ from litestar.testing import AsyncTestClient
 from gateway.api.app import create_app
 
 
-async def test_healthz_and_readyz_when_everything_answers(client: AsyncTestClient[Litestar]) -> None:
+async def test_healthz_and_readyz_when_everything_answers(
+    client: AsyncTestClient[Litestar],
+) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok", "checks": {}}
     ready = await client.get("/readyz")
     assert ready.status_code == 200

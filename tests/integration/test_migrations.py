@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import migrate
-from gateway.models import Base
 from gateway.migrate import render_item
+from gateway.models import Base
 
 
 def _diff(connection: Connection) -> list[object]:

@@ -15,7 +15,7 @@ def test_defaults_use_the_embedded_sqlite_file(tmp_path) -> None:
 
 
 def test_unknown_variable_is_named_with_a_suggestion() -> None:
-    with pytest.raises(ConfigError, match="unknown setting BUDSTIKKE_PROT.*BUDSTIKKE_PORT"):
+    with pytest.raises(ConfigError, match=r"unknown setting BUDSTIKKE_PROT.*BUDSTIKKE_PORT"):
         load_settings({"BUDSTIKKE_PROT": "80"})
 
 
