@@ -33,9 +33,12 @@ def main() -> None:
 def run() -> None:
     """Everything on one machine: migrate, demo data, Redis, API and worker (Ctrl-C stops)."""
     from gateway.embedded import run_embedded  # noqa: PLC0415 - keep `--help` fast
+    from gateway.logging import configure_logging  # noqa: PLC0415
 
     os.environ.setdefault("BUDSTIKKE_DEMO", "true")
-    run_embedded(_settings(), console)
+    settings = _settings()
+    configure_logging(settings)
+    run_embedded(settings, console)
 
 
 @main.command()
@@ -43,7 +46,10 @@ def serve() -> None:
     """Run the API server (uvicorn) for production."""
     import uvicorn  # noqa: PLC0415
 
+    from gateway.logging import configure_logging  # noqa: PLC0415
+
     settings = _settings()
+    configure_logging(settings)
     uvicorn.run(
         "gateway.api.asgi:create_from_environment",
         factory=True,

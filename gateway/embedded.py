@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -48,21 +49,22 @@ def run_embedded(settings: Settings, console: Console) -> None:
         nonlocal stopping
         stopping = True
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C (SIGINT) and SIGTERM both mean "stop what you started"; a flag, not an
+    # exception, so the shutdown below always runs to the end.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         children.append(_spawn(["serve"], env))
         children.append(_spawn(["worker"], env))
         base = f"http://{settings.host}:{settings.port}"
-        _wait_ready(base, children)
-        _print_welcome(console, base)
+        if _wait_ready(base, children, lambda: stopping):
+            _print_welcome(console, base)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.3)
         if not stopping:
             console.print("[red]a child process stopped; shutting down[/red]")
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         console.print("stopping…")
         _stop_children(children)
         if redis_server is not None:
@@ -123,15 +125,20 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_ready(base: str, children: list[subprocess.Popen[bytes]]) -> None:
+def _wait_ready(
+    base: str, children: list[subprocess.Popen[bytes]], stopped: Callable[[], bool]
+) -> bool:
+    """Whether the API said ready (False: we were asked to stop first)."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
+        if stopped():
+            return False
         if any(child.poll() is not None for child in children):
             raise SystemExit("the API or the worker failed to start; see the log above")
         try:
             with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
-                    return
+                    return True
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.3)
@@ -157,7 +164,8 @@ def _print_welcome(console: Console, base: str) -> None:
         f"  OpenAPI UI     {base}/schema\n"
         f"  OpenAPI JSON   {base}/schema/openapi.json\n"
         f"  ready?         {base}/readyz\n"
-        "  demo access    in another terminal: "
-        ".venv/bin/budstikke api-key create --municipality 0999 --permissions roster\n"
+        "  an API key     in another terminal:\n"
+        "                 .venv/bin/budstikke api-key create --municipality 0999 \\\n"
+        "                     --name demo --permissions roster\n"
         "Press Ctrl-C to stop.\n"
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import time
 import uuid
 from typing import Any, ClassVar
 
@@ -45,8 +47,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def new_id() -> uuid.UUID:
-    """A new random primary key."""
-    return uuid.uuid4()
+    """A new primary key: a UUIDv7 (RFC 9562), time-ordered so that index inserts append.
+
+    Random UUIDv4 keys scatter every insert across the primary-key index; at roster
+    scale that made bulk writes several times slower on both engines.
+    """
+    millis = time.time_ns() // 1_000_000
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | secrets.randbits(80)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value)
 
 
 def utcnow() -> dt.datetime:

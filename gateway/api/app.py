@@ -54,4 +54,5 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ),
         debug=False,
+        logging_config=None,  # gateway.logging configures structlog for the process
     )

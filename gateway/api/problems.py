@@ -100,7 +100,7 @@ def gateway_error(_: Request[Any, Any, Any], error: GatewayError) -> Response[Pr
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(
         status,
-        type(error).__name__.replace("Exceeded", " exceeded").replace("Input", " input"),
+        _ERROR_TITLES.get(type(error), "Error"),
         error.detail,
         errors=getattr(error, "errors", None) or None,
         limit=getattr(error, "limit", None),
@@ -149,6 +149,17 @@ def internal_error(request: Request[Any, Any, Any], error: Exception) -> Respons
     log.exception("unhandled error", path=request.url.path)
     return problem_response(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error")
 
+
+_ERROR_TITLES: dict[type[GatewayError], str] = {
+    NotFound: "Not found",
+    Forbidden: "Forbidden",
+    Unauthorized: "Unauthorized",
+    InvalidInput: "Invalid input",
+    ImportFailed: "Import failed",
+    Conflict: "Conflict",
+    LimitExceeded: "Limit exceeded",
+    Unavailable: "Service unavailable",
+}
 
 _TITLES = {
     400: "Bad request",

@@ -21,6 +21,7 @@ class ImportReport(msgspec.Struct, kw_only=True):
     files: dict[str, int]
     sync: SyncReport
     rejected: list[str]
+    notices: list[str]
     seconds: float
 
     @property
@@ -81,5 +82,6 @@ async def import_oneroster(
         files=read.files,
         sync=report,
         rejected=report.rejected,
+        notices=read.notices,
         seconds=time.perf_counter() - started,
     )

@@ -68,6 +68,8 @@ def print_import_report(console: Console, report: ImportReport) -> None:
         f"{report.rows:,} rows in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s); "
         f"{len(report.rejected)} rejected"
     )
+    for notice in report.notices:
+        console.print(f"note: {notice}", style="cyan", markup=False, highlight=False)
     for line in report.rejected[:MAX_REJECTS_SHOWN]:
         console.print(f"  {line}", style="yellow", markup=False, highlight=False)
     if len(report.rejected) > MAX_REJECTS_SHOWN:

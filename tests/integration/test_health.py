@@ -58,3 +58,13 @@ async def test_unknown_path_is_a_problem_document(client: AsyncTestClient[Litest
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == 404
+
+
+async def test_gateway_errors_have_readable_titles(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.put(
+        "/v1/roster/0000/people", json={"items": []}, headers={"Authorization": "Bearer nope"}
+    )
+    assert response.status_code == 401
+    body = response.json()
+    assert body["title"] == "Unauthorized"
+    assert body["type"] == "https://budstikke.dk/problems/unauthorized"

@@ -12,6 +12,7 @@ import pytest
 from gateway.errors import ImportFailed
 from gateway.roster.oneroster import ReadResult, read_oneroster
 from gateway.roster.oneroster.files import MAX_ZIP_MEMBERS, FileSet, _Entry
+from gateway.roster.records import Mode
 
 SOURCE = Path(__file__).resolve().parents[1] / "fixtures" / "oneroster" / "v1p2-dk"
 LIMIT = 1 << 20
@@ -52,9 +53,23 @@ def test_a_file_that_is_neither_folder_nor_zip(folder: Path) -> None:
     fails(folder / "users.csv", "neither a folder nor a .zip")
 
 
-def test_missing_manifest(folder: Path) -> None:
+def test_missing_manifest_reads_every_file_as_bulk_and_says_so(folder: Path) -> None:
+    with_manifest = read_oneroster(
+        folder,
+        municipality_code=None,
+        max_file_bytes=1 << 30,
+        default_time_zone="Europe/Copenhagen",
+    )
     (folder / "manifest.csv").unlink()
-    fails(folder, "manifest.csv is missing")
+    result = read_oneroster(
+        folder,
+        municipality_code=None,
+        max_file_bytes=1 << 30,
+        default_time_zone="Europe/Copenhagen",
+    )
+    assert result.notices == ["manifest.csv is missing: every file present is read as bulk"]
+    assert set(result.batch.modes.values()) == {Mode.BULK}
+    assert len(result.batch.people) == len(with_manifest.batch.people) > 0
 
 
 @pytest.mark.parametrize("name", ["orgs.csv", "users.csv"])

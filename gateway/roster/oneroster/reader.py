@@ -47,6 +47,7 @@ class ReadResult(msgspec.Struct, kw_only=True):
     rejected: list[str]
     version: str  # "1.1" or "1.2"
     files: dict[str, int]  # file name -> data rows read
+    notices: list[str] = msgspec.field(default_factory=list)  # accepted, but worth saying
 
 
 def read_oneroster(
@@ -76,11 +77,15 @@ class _SetReader:
         self.counts: dict[str, int] = {}
         self.batch = RosterBatch()
         self.manifest = Manifest(version=None)
+        self.notices: list[str] = []
 
     def read(self) -> ReadResult:
-        if not self.files.has(MANIFEST):
-            raise ImportFailed("manifest.csv is missing: every OneRoster set starts with one")
-        self.manifest = self._read(MANIFEST, MANIFEST_COLUMNS, MANIFEST_COLUMNS, read_manifest)
+        if self.files.has(MANIFEST):
+            self.manifest = self._read(MANIFEST, MANIFEST_COLUMNS, MANIFEST_COLUMNS, read_manifest)
+        else:
+            # The spec requires a manifest, but real exports leave it out; without one,
+            # every file present is bulk and the version follows users.csv's columns.
+            self.notices.append("manifest.csv is missing: every file present is read as bulk")
         # Every fatal check on the file set comes first: none should wait for 300 000 users.
         for name in (orgs.FILE, people.FILE):
             self._need(name, always=True)
@@ -105,7 +110,11 @@ class _SetReader:
             self._memberships(group_known, user_file)
         self._optional(USER_PROFILES, ("sourcedId",), (), lambda t: sum(1 for _ in t.rows()))
         return ReadResult(
-            batch=self.batch, rejected=self.rejections.lines, version=version, files=self.counts
+            batch=self.batch,
+            rejected=self.rejections.lines,
+            version=version,
+            files=self.counts,
+            notices=self.notices,
         )
 
     def _orgs(self) -> orgs.OrgsFile:

@@ -1,0 +1,82 @@
+"""`budstikke run` as a new user runs it: ready with demo data, and Ctrl-C leaves nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_run_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUDSTIKKE_")}
+    env.update(BUDSTIKKE_DATA_DIR=str(tmp_path / "var"), BUDSTIKKE_PORT=str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 180
+        for line in process.stdout:
+            output.append(line)
+            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
+                break
+        assert "Budstikke is running." in "".join(output), "".join(output)
+        status, body = _get(f"http://127.0.0.1:{port}/readyz")
+        assert (status, body["status"]) == (200, "ready")
+        assert "0 rejected" in "".join(output)
+        assert (tmp_path / "var" / "budstikke.db").exists()
+        started = psutil.Process(process.pid).children(recursive=True)
+        socket_line = next(line for line in output if "embedded Redis: unix://" in line)
+        redis_socket = socket_line.split("unix://", 1)[1].strip()
+        redis = [
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if redis_socket in " ".join(p.info["cmdline"] or [])
+        ]
+        assert len(redis) == 1
+        names = " ".join(" ".join(p.cmdline()) for p in started)
+        assert "serve" in names and "worker" in names
+        process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        process.wait(timeout=60)
+        assert process.returncode == 0
+        time.sleep(0.5)
+        left = [p for p in [*started, *redis] if p.is_running() and p.status() != "zombie"]
+        assert left == []
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
