@@ -6,6 +6,7 @@
      ├─ ConfigError        startup stops; the message names the variable
      ├─ NotFound           404   (also for what the caller may not see)
      ├─ Forbidden          403
+     │   └─ AssuranceTooLow  403   (a sensitive thread needs a stronger login)
      ├─ Unauthorized       401
      ├─ InvalidInput       422   (carries per-field or per-row reasons)
      ├─ Conflict           409
@@ -41,6 +42,10 @@ class Forbidden(GatewayError):
     """The caller is known and may see the thing, but may not do this to it."""
 
 
+class AssuranceTooLow(Forbidden):
+    """The login is valid but its assurance level is below what the thing requires."""
+
+
 class Unauthorized(GatewayError):
     """No valid credentials came with the request."""
 
@@ -58,12 +63,18 @@ class Conflict(GatewayError):
 
 
 class LimitExceeded(GatewayError):
-    """A size, count or rate limit was hit; ``limit`` names it."""
+    """A size, count or rate limit was hit; ``limit`` names it.
 
-    def __init__(self, detail: str, *, limit: str, rate: bool = False) -> None:
+    ``retry_after`` (seconds) says when a rate limit lets the caller in again.
+    """
+
+    def __init__(
+        self, detail: str, *, limit: str, rate: bool = False, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.limit = limit
         self.rate = rate
+        self.retry_after = retry_after
 
 
 class ImportFailed(GatewayError):

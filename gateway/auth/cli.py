@@ -1,4 +1,4 @@
-"""``budstikke api-key …``: create, list and revoke systems' API keys."""
+"""``budstikke api-key …`` (systems' API keys) and ``budstikke token`` (demo dev tokens)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ from gateway.auth.apikeys import (
     list_api_keys,
     parse_permissions,
     revoke_api_key,
+)
+from gateway.auth.devtokens import (
+    MAX_HOURS,
+    find_person,
+    issue_dev_token,
+    require_dev_tokens,
+    token_subject,
 )
 from gateway.config import load_settings
 from gateway.db import create_engine, session_factory
@@ -144,3 +151,56 @@ def _scope(key: ApiKeyInfo) -> str:
 
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+@click.command(name="token")
+@click.argument("person")
+@click.option(
+    "--acr",
+    default="substantial",
+    show_default=True,
+    metavar="LEVEL",
+    help="Assurance level in the token (low, substantial, high; sensitive threads need "
+    "substantial by default). Give '' for none.",
+)
+@click.option(
+    "--hours",
+    default=8.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True, max=MAX_HOURS),
+    help="How long the token is valid.",
+)
+@click.option("--municipality", "municipality_code", help="Only look in this municipality.")
+def token(person: str, acr: str, hours: float, municipality_code: str | None) -> None:
+    """Print a dev token for PERSON (source id, UNI-Login or gateway id): demo mode only.
+
+    Like `budstikke run`, it assumes demo mode unless BUDSTIKKE_DEMO says otherwise; it
+    refuses when demo mode is off or an identity provider (BUDSTIKKE_AUTH_JWKS_URL) is
+    configured, since the gateway would not accept the token then.
+    """
+    os.environ.setdefault("BUDSTIKKE_DEMO", "true")
+    try:
+        settings = load_settings(os.environ)
+        require_dev_tokens(settings)
+    except GatewayError as exc:
+        raise click.ClickException(exc.detail) from exc
+    found, code = _in_transaction(
+        lambda session: find_person(session, person, municipality_code=municipality_code)
+    )
+    try:
+        printed = issue_dev_token(
+            settings,
+            subject=token_subject(settings, found),
+            municipality_code=code,
+            acr=acr or None,
+            hours=hours,
+        )
+    except GatewayError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(printed)
+    click.echo(
+        f"dev token for {found.given_name} {found.family_name} ({found.kind} {found.source_id}, "
+        f"municipality {code}, acr {acr or 'none'}), valid {hours:g} h. "
+        f'Use: curl -H "Authorization: Bearer $TOKEN" …/v1/me',
+        err=True,
+    )
