@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from gateway.auth.cli import api_key
+from gateway.auth.cli import api_key, token
 from gateway.config import Settings, load_settings, markdown_table
 from gateway.errors import ConfigError, GatewayError
 
@@ -147,6 +147,7 @@ def config(markdown: bool) -> None:
 
 
 main.add_command(api_key)
+main.add_command(token)
 
 
 class _RichProgress:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -29,6 +30,13 @@ class LogFormat(enum.StrEnum):
     AUTO = "auto"
     JSON = "json"
     CONSOLE = "console"
+
+
+class SubjectMatch(enum.StrEnum):
+    """Which column of ``people`` a token's subject is matched against."""
+
+    SOURCE_ID = "source_id"
+    UNI_LOGIN = "uni_login"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,7 +54,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int
     import_max_file_bytes: int
     roster_put_max_items: int
+    recall_window_seconds: int
+    message_max_attachments: int
+    attachment_max_bytes: int
+    events_keepalive_seconds: int
     demo: bool
+    auth_jwks_url: str | None
+    auth_issuer: str | None
+    auth_audience: str | None
+    auth_leeway_seconds: int
+    auth_jwks_cache_seconds: int
+    auth_subject_claim: str
+    auth_subject_match: SubjectMatch
+    auth_municipality_claim: str
+    auth_acr_claim: str
+    cors_origins: tuple[str, ...]
+    rate_limit_per_minute: int
+    rate_limit_writes_per_minute: int
 
     @property
     def embedded_database(self) -> bool:
@@ -101,6 +125,47 @@ def _log_level(raw: str) -> str:
     if level not in {"debug", "info", "warning", "error"}:
         raise ValueError("must be debug, info, warning or error")
     return level
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _jwks_url(raw: str) -> str:
+    url = urlsplit(raw.strip())
+    # Keys fetched over plain HTTP could be swapped on the way; only a local identity
+    # provider (a test or a sidecar) may use it.
+    secure = url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)
+    if secure and url.hostname:
+        return raw.strip()
+    raise ValueError("must be an https:// URL (http:// only for localhost)")
+
+
+def _claim(raw: str) -> str:
+    name = raw.strip()
+    if not name or len(name) > 100:
+        raise ValueError("must be a claim name of 1 to 100 characters")
+    return name
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins: list[str] = []
+    for item in raw.split(","):
+        origin = item.strip().rstrip("/")
+        if not origin:
+            continue
+        url = urlsplit(origin)
+        # An allow-list means exact origins: no wildcards, paths or bare host names.
+        if (
+            url.scheme not in {"http", "https"}
+            or not url.hostname
+            or "*" in origin
+            or url.path
+            or url.query
+            or url.fragment
+        ):
+            raise ValueError(f"{origin!r} is not an origin like https://portal.example.dk")
+        origins.append(origin)
+    return tuple(origins)
 
 
 @dataclass(frozen=True)
@@ -172,10 +237,110 @@ VARIABLES: tuple[Variable, ...] = (
         "Most items in one `PUT /v1/roster/…` request.",
     ),
     Variable(
+        "recall_window_seconds",
+        _int_between(0, 7 * 24 * 3600),
+        "600",
+        "How long after sending the author may recall a message (0: never).",
+    ),
+    Variable(
+        "message_max_attachments",
+        _int_between(0, 100),
+        "10",
+        "Most attachments on one message.",
+    ),
+    Variable(
+        "attachment_max_bytes",
+        _int_between(1024, 1 << 32),
+        "10485760",
+        "Largest accepted attachment, in bytes (uploads may exceed `MAX_BODY_BYTES` up to this).",
+    ),
+    Variable(
+        "events_keepalive_seconds",
+        _int_between(1, 300),
+        "15",
+        "Seconds between keepalive comments on `GET /v1/events` streams.",
+    ),
+    Variable(
         "demo",
         _bool,
         "false",
         "Demo mode: `budstikke run` sets it; enables dev tokens and the demo pages.",
+    ),
+    Variable(
+        "auth_jwks_url",
+        _jwks_url,
+        None,
+        "JWKS of the portal's identity provider; people's tokens are verified against it "
+        "(RS256/ES256). Unset: only dev tokens in demo mode. See docs/auth.md.",
+    ),
+    Variable(
+        "auth_issuer",
+        str,
+        None,
+        "Required `iss` of people's tokens (needed with `BUDSTIKKE_AUTH_JWKS_URL`).",
+    ),
+    Variable(
+        "auth_audience",
+        str,
+        None,
+        "Required `aud` of people's tokens (needed with `BUDSTIKKE_AUTH_JWKS_URL`).",
+    ),
+    Variable(
+        "auth_leeway_seconds",
+        _int_between(0, 300),
+        "30",
+        "Clock skew allowed when checking a token's `exp`, `nbf` and `iat`, in seconds.",
+    ),
+    Variable(
+        "auth_jwks_cache_seconds",
+        _int_between(10, 86_400),
+        "300",
+        "How long fetched JWKS keys are used before they are fetched again, in seconds.",
+    ),
+    Variable(
+        "auth_subject_claim",
+        _claim,
+        "sub",
+        "The token claim that identifies the person.",
+    ),
+    Variable(
+        "auth_subject_match",
+        SubjectMatch,
+        "source_id",
+        "What the subject claim is matched against: `source_id` (the roster's id) or `uni_login`.",
+    ),
+    Variable(
+        "auth_municipality_claim",
+        _claim,
+        "municipality",
+        "The token claim with the person's municipality code; may be absent when the "
+        "gateway holds one municipality.",
+    ),
+    Variable(
+        "auth_acr_claim",
+        _claim,
+        "acr",
+        "The token claim with the identity assurance level (e.g. `acr` or `loa`).",
+    ),
+    Variable(
+        "cors_origins",
+        _origins,
+        None,
+        "Comma-separated portal origins (`https://portal.example.dk`) allowed to call "
+        "from the browser. Unset: no CORS headers.",
+    ),
+    Variable(
+        "rate_limit_per_minute",
+        _int_between(0, 60_000),
+        "600",
+        "Requests per minute per caller (person, API key, or IP without credentials); "
+        "`0` turns it off.",
+    ),
+    Variable(
+        "rate_limit_writes_per_minute",
+        _int_between(0, 60_000),
+        "60",
+        "POST, PUT, PATCH and DELETE requests per minute per caller; `0` turns it off.",
     ),
 )
 
@@ -203,6 +368,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     values["data_dir"] = data_dir
     if values["database_url"] is None:
         values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'budstikke.db'}"
+    values["cors_origins"] = values["cors_origins"] or ()
+    if values["auth_jwks_url"] is not None:
+        for needed in ("auth_issuer", "auth_audience"):
+            if not values[needed]:
+                raise ConfigError(
+                    f"{PREFIX}AUTH_JWKS_URL is set, so {PREFIX}{needed.upper()} must be too: "
+                    "tokens are checked against both"
+                )
     return Settings(**values)
 
 

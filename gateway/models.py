@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from gateway.audience.models import PersonBlock
 from gateway.auth.models import ApiKey
+from gateway.messaging.models import (
+    Attachment,
+    AutoReply,
+    IdempotencyKey,
+    Message,
+    OutboxItem,
+    Participant,
+    Thread,
+)
 from gateway.orm import Base
 from gateway.roster.models import (
     Affiliation,
@@ -19,13 +29,21 @@ from gateway.roster.models import (
 __all__ = (
     "Affiliation",
     "ApiKey",
+    "Attachment",
+    "AutoReply",
     "Base",
     "ContactPoint",
     "Group",
     "Guardianship",
+    "IdempotencyKey",
     "ImportRun",
     "Institution",
     "Membership",
+    "Message",
     "Municipality",
+    "OutboxItem",
+    "Participant",
     "Person",
+    "PersonBlock",
+    "Thread",
 )

@@ -5,17 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import gateway
-from gateway.api.auth import provide_principal
+from gateway.api.actors import provide_actor, provide_events
+from gateway.api.announcements import AnnouncementsController
+from gateway.api.audiences import AudiencesController
+from gateway.api.auth import auth_lifespan, provide_principal
+from gateway.api.events import EventsController
 from gateway.api.health import HealthController
+from gateway.api.inbox import InboxController
+from gateway.api.me import MeController
+from gateway.api.messages import MessagesController
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.resources import Resources, lifespan, provide_session
 from gateway.api.roster import RosterController
+from gateway.api.threads import ThreadsController
 from gateway.config import Settings
 
 
@@ -24,13 +33,45 @@ def _resources(request: Request[Any, Any, Any]) -> Resources:
     return resources
 
 
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Browser calls from the configured portal origins only; none when unset."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "Last-Event-ID",
+            "If-None-Match",
+        ],
+        expose_headers=["ETag", "Retry-After"],
+        # Bearer tokens, not cookies: the browser needs no credentials mode.
+        allow_credentials=False,
+    )
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the API for these settings; nothing connects until startup."""
     return Litestar(
-        route_handlers=[HealthController, RosterController],
-        lifespan=[lifespan(settings)],
+        route_handlers=[
+            HealthController,
+            MeController,
+            RosterController,
+            MessagesController,
+            ThreadsController,
+            AnnouncementsController,
+            InboxController,
+            EventsController,
+            AudiencesController,
+        ],
+        lifespan=[lifespan(settings), auth_lifespan(settings)],
+        cors_config=_cors(settings),
         dependencies={
             "principal": Provide(provide_principal, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "events": Provide(provide_events, sync_to_thread=False),
             "resources": Provide(_resources, sync_to_thread=False),
             "session": Provide(provide_session),
             "settings": Provide(lambda: settings, sync_to_thread=False),
@@ -49,7 +90,14 @@ def create_app(settings: Settings) -> Litestar:
                         type="http",
                         scheme="bearer",
                         description="A system's API key: `Authorization: Bearer bsk_…`",
-                    )
+                    ),
+                    "personToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="A person's token from the portal's identity provider "
+                        "(or `budstikke token` in the demo). See docs/auth.md.",
+                    ),
                 }
             ),
         ),

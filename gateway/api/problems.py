@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from gateway.errors import (
+    AssuranceTooLow,
     Conflict,
     Forbidden,
     GatewayError,
@@ -96,6 +97,8 @@ def gateway_error(_: Request[Any, Any, Any], error: GatewayError) -> Response[Pr
     headers: dict[str, str] = {}
     if isinstance(error, Unavailable):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, LimitExceeded) and error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     return problem_response(
@@ -153,6 +156,7 @@ def internal_error(request: Request[Any, Any, Any], error: Exception) -> Respons
 _ERROR_TITLES: dict[type[GatewayError], str] = {
     NotFound: "Not found",
     Forbidden: "Forbidden",
+    AssuranceTooLow: "Assurance level too low",
     Unauthorized: "Unauthorized",
     InvalidInput: "Invalid input",
     ImportFailed: "Import failed",

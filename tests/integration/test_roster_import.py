@@ -75,7 +75,7 @@ async def test_a_fatal_error_changes_nothing(
     broken = tmp_path / "broken"
     shutil.copytree(demo[0], broken)
     (broken / "orgs.csv").unlink()
-    with pytest.raises(ImportFailed, match="orgs.csv"):
+    with pytest.raises(ImportFailed, match=r"orgs\.csv"):
         await run(engine, broken)
     assert await people(engine) == 0
 

@@ -1,0 +1,1 @@
+"""Threads, messages and announcements, the inbox built from them, and read receipts."""

@@ -1,0 +1,182 @@
+"""The inbox list, unread counts and folders (archive, mute, mark) of one person.
+
+Every query starts from the caller's own participant rows, so nothing here can reach
+a thread the caller is not in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.errors import InvalidInput
+from gateway.messaging import access
+from gateway.messaging.actors import Actor
+from gateway.messaging.models import Participant, Thread, ThreadKind
+from gateway.messaging.views import CountBy, Flags, ThreadPage, ThreadSummary, UnreadCounts
+
+MAX_PAGE = 100
+Flag = Literal["archived", "muted", "marked"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    """What ``GET /v1/inbox/threads`` narrows to."""
+
+    unread: bool = False
+    archived: bool = False
+    institution: uuid.UUID | None = None
+    child: uuid.UUID | None = None
+    category: str | None = None
+    limit: int = 25
+    cursor: str | None = None
+
+
+def encode_cursor(at: dt.datetime, thread_id: uuid.UUID) -> str:
+    raw = json.dumps([at.isoformat(), str(thread_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    """The position a cursor stands for; InvalidInput for anything we did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, thread_id = json.loads(raw)
+        return dt.datetime.fromisoformat(at), uuid.UUID(thread_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput("the cursor is not one this API gave out", ["cursor: invalid"]) from exc
+
+
+async def threads(session: AsyncSession, actor: Actor, query: InboxFilter) -> ThreadPage:
+    """One page of the caller's conversations, newest activity first."""
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", ["limit: out of range"])
+    statement = (
+        select(Thread, Participant)
+        .join(Thread, Thread.id == Participant.thread_id)
+        .where(
+            Participant.municipality_id == actor.municipality_id,
+            Participant.person_id == actor.person_id,
+            Participant.kind == ThreadKind.MESSAGE.value,
+            Participant.archived.is_(query.archived),
+        )
+        .order_by(Thread.last_message_at.desc(), Thread.id.desc())
+        .limit(query.limit + 1)
+    )
+    if query.unread:
+        statement = statement.where(Participant.unread_count > 0)
+    if query.institution is not None:
+        statement = statement.where(Participant.institution_id == query.institution)
+    if query.category is not None:
+        statement = statement.where(Thread.category == query.category)
+    if query.child is not None:
+        statement = statement.where(_regards(session, query.child))
+    if query.cursor is not None:
+        at, last_id = decode_cursor(query.cursor)
+        statement = statement.where(
+            or_(
+                Thread.last_message_at < at,
+                and_(Thread.last_message_at == at, Thread.id < last_id),
+            )
+        )
+    async with session.begin():
+        rows = list((await session.execute(statement)).all())
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        senders = await access.people(
+            session,
+            actor.municipality_id,
+            {t.created_by for t, _ in rows if not t.sensitive},
+            viewer=actor,
+        )
+    items = [
+        ThreadSummary(
+            id=t.id,
+            kind=t.kind,
+            subject=access.SENSITIVE_SUBJECT if t.sensitive else t.subject,
+            sensitive=t.sensitive,
+            sender=None if t.sensitive else senders.get(t.created_by),
+            institution_id=t.institution_id,
+            category=t.category,
+            regarding=[uuid.UUID(c) for c in p.regarding],
+            last_message_at=t.last_message_at,
+            unread_count=p.unread_count,
+            archived=p.archived,
+            muted=p.muted,
+            marked=p.marked,
+        )
+        for t, p in rows
+    ]
+    last = rows[-1][0] if more and rows else None
+    return ThreadPage(
+        items=items,
+        next_cursor=encode_cursor(last.last_message_at, last.id) if last else None,
+    )
+
+
+def _regards(session: AsyncSession, child: uuid.UUID):  # type: ignore[no-untyped-def]
+    # JSON containment is spelled differently per dialect; ids are quoted in the array.
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return cast(Participant.regarding, JSONB).contains([str(child)])
+    return cast(Participant.regarding, String).like(f'%"{child}"%')
+
+
+async def unread(session: AsyncSession, actor: Actor) -> UnreadCounts:
+    """Unread messages: total, per institution, per child — one grouped, indexed query."""
+    statement = (
+        select(
+            Participant.institution_id, Participant.regarding, func.sum(Participant.unread_count)
+        )
+        .where(
+            Participant.municipality_id == actor.municipality_id,
+            Participant.person_id == actor.person_id,
+            Participant.kind == ThreadKind.MESSAGE.value,
+            Participant.unread_count > 0,
+        )
+        .group_by(Participant.institution_id, Participant.regarding)
+    )
+    async with session.begin():
+        rows = (await session.execute(statement)).all()
+    total = 0
+    institutions: dict[uuid.UUID, int] = {}
+    children: dict[uuid.UUID, int] = {}
+    for institution_id, regarding, summed in rows:
+        count = int(summed or 0)
+        total += count
+        if institution_id is not None:
+            institutions[institution_id] = institutions.get(institution_id, 0) + count
+        for child in regarding or []:
+            key = uuid.UUID(child)
+            children[key] = children.get(key, 0) + count
+    return UnreadCounts(
+        total=total,
+        institutions=[CountBy(id=k, unread=v) for k, v in sorted(institutions.items())],
+        children=[CountBy(id=k, unread=v) for k, v in sorted(children.items())],
+    )
+
+
+async def set_flag(
+    session: AsyncSession, actor: Actor, thread_id: uuid.UUID, flag: Flag, value: bool
+) -> Flags:
+    """Archive, mute or mark a thread for the caller alone."""
+    async with session.begin():
+        _, participant = await access.entry(session, actor, thread_id)
+        await session.execute(
+            update(Participant).where(Participant.id == participant.id).values({flag: value})
+        )
+        await session.refresh(participant)
+    return Flags(
+        thread_id=thread_id,
+        archived=participant.archived,
+        muted=participant.muted,
+        marked=participant.marked,
+    )
