@@ -12,8 +12,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from gateway.auth.cli import api_key, token
 from gateway.config import Settings, load_settings, markdown_table
 from gateway.errors import ConfigError, GatewayError
+from gateway.vapid_cli import vapid_keys
 
 console = Console(stderr=True)
+# Settings whose values `budstikke config` must not print.
+SECRET_WORDS = ("password", "private_key", "secret")
 
 
 def _settings() -> Settings:
@@ -143,11 +146,15 @@ def config(markdown: bool) -> None:
         return
     settings = _settings()
     for field in settings.__struct_fields__:
-        click.echo(f"{field} = {getattr(settings, field)}")
+        value = getattr(settings, field)
+        if value is not None and any(word in field for word in SECRET_WORDS):
+            value = "(set, not shown)"
+        click.echo(f"{field} = {value}")
 
 
 main.add_command(api_key)
 main.add_command(token)
+main.add_command(vapid_keys)
 
 
 class _RichProgress:

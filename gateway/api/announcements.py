@@ -6,7 +6,7 @@ import uuid
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
@@ -39,7 +39,7 @@ class AnnouncementsController(Controller):
     async def create(
         self,
         *,
-        data: AnnouncementCreate,
+        data: JSONBody[AnnouncementCreate],
         actor: Me,
         session: Session,
         settings: NamedDependency[Settings],

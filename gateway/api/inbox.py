@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, etagged, reader_guard
@@ -50,11 +50,11 @@ class InboxController(Controller):
         request: Request[Any, Any, Any],
         actor: Me,
         session: Session,
-        unread: bool = False,
-        archived: bool = False,
-        institution: uuid.UUID | None = None,
-        child: uuid.UUID | None = None,
-        category: str | None = None,
+        unread: FromQuery[bool] = False,
+        archived: FromQuery[bool] = False,
+        institution: FromQuery[uuid.UUID | None] = None,
+        child: FromQuery[uuid.UUID | None] = None,
+        category: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=inbox.MAX_PAGE)] = 25,
         cursor: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> Response[ThreadPage]:
@@ -108,7 +108,7 @@ class InboxController(Controller):
         actor: Me,
         session: Session,
         events: NamedDependency[Events],
-        data: ReadUpTo | None = None,
+        data: JSONBody[ReadUpTo | None] = None,
     ) -> ReadState:
         upto = data.message_id if data is not None else None
         return await reading.mark_read(session, actor, thread_id, upto, events=events)

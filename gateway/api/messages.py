@@ -10,7 +10,7 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath, HeaderParameter, JSONBody
 from litestar.response import File
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,13 +49,13 @@ class MessagesController(Controller):
     async def send(
         self,
         *,
-        data: MessageCreate,
+        data: JSONBody[MessageCreate],
         actor: Me,
         session: Session,
         settings: NamedDependency[Settings],
         events: NamedDependency[Events],
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", max_length=255)
+            str | None, HeaderParameter(name="Idempotency-Key", max_length=255)
         ] = None,
     ) -> Accepted:
         idem = Idempotency.of(idempotency_key, b"POST /v1/messages", msgspec.json.encode(data))
@@ -135,7 +135,7 @@ class MessagesController(Controller):
         responses=ERRORS,
     )
     async def put_auto_reply(
-        self, data: AutoReplyPut, actor: Me, session: Session
+        self, data: JSONBody[AutoReplyPut], actor: Me, session: Session
     ) -> AutoReplyRead:
         return await autoreply.put(session, actor, data)
 

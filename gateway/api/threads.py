@@ -6,7 +6,7 @@ import uuid
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
@@ -40,7 +40,7 @@ class ThreadsController(Controller):
         self,
         *,
         thread_id: FromPath[uuid.UUID],
-        data: ReplyCreate,
+        data: JSONBody[ReplyCreate],
         actor: Me,
         session: Session,
         settings: NamedDependency[Settings],
@@ -62,7 +62,7 @@ class ThreadsController(Controller):
         self,
         *,
         thread_id: FromPath[uuid.UUID],
-        data: ParticipantsAdd,
+        data: JSONBody[ParticipantsAdd],
         actor: Me,
         session: Session,
         settings: NamedDependency[Settings],

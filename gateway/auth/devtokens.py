@@ -173,7 +173,7 @@ async def find_person(
     )
     if municipality_code is not None:
         query = query.where(Municipality.code == municipality_code)
-    rows = (await session.execute(query.limit(10))).tuples().all()
+    rows = (await session.execute(query.limit(10))).all()
     where = f" in municipality {municipality_code}" if municipality_code else ""
     if not rows:
         raise ConfigError(f"no person {reference!r}{where} (give a source id, UNI-Login or id)")

@@ -157,9 +157,7 @@ async def _groups(
     if wanted:
         query = query.where(Membership.role.in_(wanted))
     found: dict[uuid.UUID, list[GroupRef]] = defaultdict(list)
-    for person_id, role, group_id, name, kind, institution_id in (
-        await session.execute(query)
-    ).tuples():
+    for person_id, role, group_id, name, kind, institution_id in await session.execute(query):
         found[person_id].append(
             GroupRef(id=group_id, name=name, kind=kind, institution_id=institution_id, role=role)
         )
@@ -190,6 +188,6 @@ async def _institutions(
     )
     found: dict[uuid.UUID, dict[uuid.UUID, InstitutionRef]] = defaultdict(dict)
     # A person may hold several roles at one place: one entry per place.
-    for person_id, place_id, name, kind in rows.tuples():
+    for person_id, place_id, name, kind in rows:
         found[person_id][place_id] = InstitutionRef(id=place_id, name=name, kind=kind)
     return {key: list(value.values()) for key, value in found.items()}

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
+from gateway.cli import main
 from gateway.config import VARIABLES, load_settings, markdown_table
 from gateway.errors import ConfigError
 
@@ -47,3 +49,20 @@ def test_markdown_table_lists_every_variable() -> None:
     table = markdown_table()
     for variable in VARIABLES:
         assert f"`{variable.name}`" in table
+
+
+def test_config_command_does_not_print_secrets(tmp_path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["config"],
+        env={
+            "BUDSTIKKE_DATA_DIR": str(tmp_path),
+            "BUDSTIKKE_SMTP_HOST": "smtp.example.dk",
+            "BUDSTIKKE_SMTP_USERNAME": "budstikke",
+            "BUDSTIKKE_SMTP_PASSWORD": "hunter2-very-secret",
+        },
+    )
+    assert result.exit_code == 0, result.output
+    assert "smtp.example.dk" in result.output
+    assert "hunter2-very-secret" not in result.output
+    assert "smtp_password = (set, not shown)" in result.output
