@@ -37,21 +37,17 @@ async def entry(
 ) -> tuple[Thread, Participant]:
     """The thread and the caller's inbox entry for it; NotFound when they may not see it."""
     row = (
-        (
-            await session.execute(
-                select(Thread, Participant)
-                .join(Participant, Participant.thread_id == Thread.id)
-                .where(
-                    Participant.municipality_id == actor.municipality_id,
-                    Participant.thread_id == thread_id,
-                    Participant.person_id == actor.person_id,
-                    Thread.municipality_id == actor.municipality_id,
-                )
+        await session.execute(
+            select(Thread, Participant)
+            .join(Participant, Participant.thread_id == Thread.id)
+            .where(
+                Participant.municipality_id == actor.municipality_id,
+                Participant.thread_id == thread_id,
+                Participant.person_id == actor.person_id,
+                Thread.municipality_id == actor.municipality_id,
             )
         )
-        .tuples()
-        .first()
-    )
+    ).first()
     if row is None:
         raise NotFound("no such thread")
     thread, participant = row

@@ -142,21 +142,17 @@ async def _check_reader(session: AsyncSession, actor: Actor, attachment: Attachm
     if attachment.message_id is None:
         raise NotFound("no such attachment")
     row = (
-        (
-            await session.execute(
-                select(Message, Thread)
-                .join(Thread, Thread.id == Message.thread_id)
-                .join(Participant, Participant.thread_id == Thread.id)
-                .where(
-                    Message.id == attachment.message_id,
-                    Participant.municipality_id == actor.municipality_id,
-                    Participant.person_id == actor.person_id,
-                )
+        await session.execute(
+            select(Message, Thread)
+            .join(Thread, Thread.id == Message.thread_id)
+            .join(Participant, Participant.thread_id == Thread.id)
+            .where(
+                Message.id == attachment.message_id,
+                Participant.municipality_id == actor.municipality_id,
+                Participant.person_id == actor.person_id,
             )
         )
-        .tuples()
-        .first()
-    )
+    ).first()
     if row is None:
         raise NotFound("no such attachment")
     message, thread = row
