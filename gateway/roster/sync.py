@@ -27,7 +27,7 @@ from gateway.orm import new_id, utcnow
 from gateway.roster.changes import Changes
 from gateway.roster.models import ContactKind, ImportRun, MemberRole, Municipality, PersonKind
 from gateway.roster.records import Counts, Mode, RosterBatch, SyncReport
-from gateway.roster.state import RosterState, Row, load_state
+from gateway.roster.state import RosterState, Row, Scope, load_state
 
 Progress = Callable[[str, int, int], None]
 
@@ -50,7 +50,7 @@ async def sync_roster(
     """
     started = utcnow()
     municipality = await _municipality(session, batch, municipality_code)
-    state = await load_state(session, municipality.id)
+    state = await load_state(session, municipality.id, _delta_scope(batch))
     sync = _Sync(batch, state, municipality.id, default_time_zone, started)
     sync.report.rejected.extend(refused)
     steps: list[tuple[str, Callable[[], None]]] = [
@@ -110,6 +110,21 @@ async def _refresh_statistics(session: AsyncSession, report: SyncReport) -> None
         if counts.created + counts.updated + counts.deactivated:
             for table in _TABLES_OF_KIND[kind]:
                 await session.execute(text(f"ANALYZE {table}"))
+
+
+def _delta_scope(batch: RosterBatch) -> Scope | None:
+    """What a batch that is delta in every kind can touch; None when any kind is bulk.
+
+    Bulk mode must see every stored row of its institutions to know what vanished.
+    """
+    if not batch.modes or any(mode is Mode.BULK for mode in batch.modes.values()):
+        return None
+    people = {r.source_id for r in batch.people} | {r.person for r in batch.affiliations}
+    people |= {r.person for r in batch.memberships}
+    for link in batch.guardianships:
+        people |= {link.child, link.guardian}
+    groups = {r.source_id for r in batch.groups} | {r.group for r in batch.memberships}
+    return Scope(people=frozenset(people), groups=frozenset(groups))
 
 
 def _as_dict(counts: Counts) -> dict[str, int]:

@@ -36,6 +36,7 @@ from gateway.roster.records import (
     RosterBatch,
     SyncReport,
 )
+from gateway.roster.state import Scope, load_state
 from gateway.roster.sync import sync_roster
 
 BULK = dict.fromkeys(
@@ -320,3 +321,44 @@ async def test_bad_references_are_refused_where_they_came_from(engine: AsyncEngi
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(Group)) == 1
         assert await conn.scalar(select(func.count()).select_from(Affiliation)) == 5
+
+
+async def test_a_delta_batch_reads_only_what_it_names(engine: AsyncEngine) -> None:
+    await apply(engine, school_batch())
+    async with session_factory(engine)() as session:
+        municipality = await session.scalar(select(ImportRun.municipality_id))
+        assert municipality is not None
+        state = await load_state(
+            session, municipality, Scope(people=frozenset({"g2"}), groups=frozenset())
+        )
+    assert set(state.people.rows) == {"g2"}
+    # g2's links come along (as guardian of c1 and c2), and nobody else's.
+    assert len(state.guardianships.rows) == 2
+    assert len(state.affiliations.rows) == 1
+    assert {row["address"] for row in state.emails.rows.values()} == {
+        "g2@example.dk",
+        "g2@example.org",
+    }
+    assert state.groups.rows == {}
+
+
+async def test_a_delta_deletion_of_a_guardian_ends_their_links(engine: AsyncEngine) -> None:
+    await apply(engine, school_batch())
+    delta = RosterBatch(
+        modes={"people": Mode.DELTA},
+        people=[
+            PersonRecord(
+                origin="users.csv:9",
+                source_id="g2",
+                kind=PersonKind.GUARDIAN,
+                given_name="",
+                family_name="",
+                active=False,
+            )
+        ],
+    )
+    report = await apply(engine, delta, municipality_code="0999")
+    assert report.counts["people"].deactivated == 1
+    assert report.counts["guardianships"].deactivated == 2
+    assert report.counts["affiliations"].deactivated == 1
+    assert await count_active(engine, Guardianship) == 1
