@@ -207,7 +207,8 @@ VARIABLES: tuple[Variable, ...] = (
         "demo",
         parse_bool,
         "false",
-        "Demo mode: `budstikke run` sets it; enables dev tokens and the demo pages.",
+        "Demo mode: `budstikke run` sets it; the gateway signs its own dev tokens "
+        "(`budstikke token`).",
     ),
     Variable(
         "auth_jwks_url",

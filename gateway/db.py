@@ -182,11 +182,6 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-def dialect_name(engine: AsyncEngine | AsyncConnection) -> str:
-    """``postgresql`` or ``sqlite``."""
-    return engine.dialect.name
-
-
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     """Consecutive slices of at most ``size`` items."""
     for start in range(0, len(items), size):
