@@ -21,17 +21,22 @@ import msgspec
 from gateway.config_values import (
     parse_bool,
     parse_claim,
+    parse_clock,
+    parse_clock_range,
     parse_database_url,
+    parse_domain,
     parse_host,
     parse_int_between,
     parse_jwks_url,
     parse_log_level,
     parse_mailbox,
     parse_origins,
+    parse_public_url,
     parse_redis_url,
     parse_time_zone,
     parse_vapid_private_key,
     parse_vapid_subject,
+    parse_working_hours,
 )
 from gateway.errors import ConfigError
 
@@ -104,6 +109,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str | None = None
     smtp_pool_size: int = 4
     smtp_timeout_seconds: int = 30
+    secret_key: str | None = None
+    public_url: str | None = None
+    mail_domain: str | None = None
+    dkim_private_key_file: Path | None = None
+    dkim_selector: str | None = None
+    inbound_smtp_host: str = "127.0.0.1"
+    inbound_smtp_port: int = 2525
+    inbound_max_bytes: int = 1_048_576
+    reply_token_days: int = 60
+    quiet_hours: tuple[int, int] = (20 * 60, 7 * 60)
+    working_hours: tuple[tuple[int, ...], int, int] = ((0, 1, 2, 3, 4), 7 * 60 + 30, 16 * 60 + 30)
+    digest_time: int = 17 * 60
+    escalate_email_after_seconds: int = 86_400
+    delivery_chunk_size: int = 500
+    delivery_give_up_seconds: int = 172_800
+    delivery_lease_seconds: int = 300
+    outbox_sweep_after_seconds: int = 30
+    push_subscription_expire_days: int = 120
+    webhook_timeout_seconds: int = 10
+    webhook_max_failures: int = 50
+    webhook_allow_private: bool = False
+    worker_metrics_port: int = 0
+    dev_mail: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """The URL links in notifications point at."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def embedded_database(self) -> bool:
@@ -347,6 +380,142 @@ VARIABLES: tuple[Variable, ...] = (
         "30",
         "Timeout of each SMTP connect and command, in seconds.",
     ),
+    Variable(
+        "secret_key",
+        str,
+        None,
+        "Key that signs reply, unsubscribe and answer links (32+ characters). "
+        "Unset: one is made once and kept in the data folder (`secret.key`).",
+    ),
+    Variable(
+        "public_url",
+        parse_public_url,
+        None,
+        "The gateway's public URL, used in links in mail and push. Unset: `http://HOST:PORT`.",
+    ),
+    Variable(
+        "mail_domain",
+        parse_domain,
+        None,
+        "Domain of reply addresses (`r-…@DOMAIN`) and Message-IDs; its MX must reach "
+        "`budstikke inbound-smtp`. Unset: the domain of `BUDSTIKKE_SMTP_FROM`.",
+    ),
+    Variable(
+        "dkim_private_key_file",
+        Path,
+        None,
+        "PEM file of the DKIM signing key. Unset: mail is not DKIM-signed.",
+    ),
+    Variable(
+        "dkim_selector",
+        str,
+        None,
+        "DKIM selector published in DNS (needed with `BUDSTIKKE_DKIM_PRIVATE_KEY_FILE`).",
+    ),
+    Variable("inbound_smtp_host", str, "127.0.0.1", "Address `budstikke inbound-smtp` listens on."),
+    Variable(
+        "inbound_smtp_port",
+        parse_int_between(1, 65535),
+        "2525",
+        "Port `budstikke inbound-smtp` listens on (replies by email and bounces).",
+    ),
+    Variable(
+        "inbound_max_bytes",
+        parse_int_between(1024, 50 * 1024 * 1024),
+        "1048576",
+        "Largest mail the inbound listener accepts, in bytes; larger is refused with 552.",
+    ),
+    Variable(
+        "reply_token_days",
+        parse_int_between(1, 3650),
+        "60",
+        "Days a reply-by-email address and an unsubscribe link stay valid.",
+    ),
+    Variable(
+        "quiet_hours",
+        parse_clock_range,
+        "20:00-07:00",
+        "Guardians' default quiet hours (institution time): push and email wait.",
+    ),
+    Variable(
+        "working_hours",
+        parse_working_hours,
+        "mon-fri 07:30-16:30",
+        "Staff's default working hours (institution time): outside them push and email wait.",
+    ),
+    Variable(
+        "digest_time",
+        parse_clock,
+        "17:00",
+        "Default time of day of the digest mail for people who chose `digest`.",
+    ),
+    Variable(
+        "escalate_email_after_seconds",
+        parse_int_between(0, 30 * 86_400),
+        "86400",
+        "A person with a push subscription gets the email only if the item is still "
+        "unread this long after; `0` sends both at once.",
+    ),
+    Variable(
+        "delivery_chunk_size",
+        parse_int_between(1, 10_000),
+        "500",
+        "Deliveries per `deliver` job.",
+    ),
+    Variable(
+        "delivery_give_up_seconds",
+        parse_int_between(60, 30 * 86_400),
+        "172800",
+        "A delivery still failing this long after it was planned is marked `failed`.",
+    ),
+    Variable(
+        "delivery_lease_seconds",
+        parse_int_between(5, 3600),
+        "300",
+        "How long a deliver job holds its chunk; a job that dies lets go after this.",
+    ),
+    Variable(
+        "outbox_sweep_after_seconds",
+        parse_int_between(1, 86_400),
+        "30",
+        "Outbox rows older than this and not done are enqueued again by the sweeper.",
+    ),
+    Variable(
+        "push_subscription_expire_days",
+        parse_int_between(1, 3650),
+        "120",
+        "A push subscription that took no push for this many days is dropped.",
+    ),
+    Variable(
+        "webhook_timeout_seconds",
+        parse_int_between(1, 120),
+        "10",
+        "Timeout of one webhook request, in seconds.",
+    ),
+    Variable(
+        "webhook_max_failures",
+        parse_int_between(1, 10_000),
+        "50",
+        "Failed webhook deliveries in a row after which the endpoint is disabled.",
+    ),
+    Variable(
+        "webhook_allow_private",
+        parse_bool,
+        "false",
+        "Allow webhook URLs on private, loopback or link-local addresses.",
+    ),
+    Variable(
+        "worker_metrics_port",
+        parse_int_between(0, 65535),
+        "0",
+        "Port of the worker's Prometheus metrics (`/metrics`); `0`: off.",
+    ),
+    Variable(
+        "dev_mail",
+        parse_bool,
+        "false",
+        "Show the mail the development SMTP catcher took at `/dev/mail` (`budstikke run`).",
+    ),
 )
 
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -386,6 +555,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             f"{PREFIX}VAPID_PRIVATE_KEY is set, so {PREFIX}VAPID_SUBJECT must be too: "
             "push services require a contact"
         )
+    if values["dkim_private_key_file"] is not None and not values["dkim_selector"]:
+        raise ConfigError(
+            f"{PREFIX}DKIM_PRIVATE_KEY_FILE is set, so {PREFIX}DKIM_SELECTOR must be too"
+        )
+    if values["secret_key"] is not None and len(values["secret_key"]) < 32:
+        raise ConfigError(f"{PREFIX}SECRET_KEY must be at least 32 characters")
     if values["smtp_username"] is not None and values["smtp_password"] is None:
         raise ConfigError(f"{PREFIX}SMTP_USERNAME is set, so {PREFIX}SMTP_PASSWORD must be too")
     return Settings(**values)

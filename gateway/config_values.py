@@ -136,3 +136,65 @@ def parse_vapid_subject(raw: str) -> str:
     if not subject.startswith(("mailto:", "https://")) or len(subject) < 10:
         raise ValueError("must be a contact like `mailto:drift@kommune.dk` or an https:// URL")
     return subject
+
+
+def parse_clock(raw: str) -> int:
+    """``HH:MM`` as minutes after midnight."""
+    hours, sep, minutes = raw.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError("must be a time of day like 17:00")
+    value = int(hours) * 60 + int(minutes)
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("must be a time of day between 00:00 and 23:59")
+    return value
+
+
+def parse_clock_range(raw: str) -> tuple[int, int]:
+    """``HH:MM-HH:MM`` (may wrap past midnight) as minutes after midnight."""
+    start, sep, end = raw.strip().partition("-")
+    if not sep:
+        raise ValueError("must be a range of times like 20:00-07:00")
+    first, last = parse_clock(start), parse_clock(end)
+    if first == last:
+        raise ValueError("must be a range of times like 20:00-07:00, not empty")
+    return first, last
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_working_hours(raw: str) -> tuple[tuple[int, ...], int, int]:
+    """``mon-fri 07:30-16:30`` as (weekdays 0=Monday…, start, end minutes)."""
+    days, _, hours = raw.strip().lower().partition(" ")
+    first, sep, last = days.partition("-")
+    if first not in DAYS or (sep and last not in DAYS):
+        raise ValueError("must be like `mon-fri 07:30-16:30` (days mon…sun, then a time range)")
+    begin = DAYS.index(first)
+    end = DAYS.index(last) if sep else begin
+    weekdays = tuple(range(begin, end + 1)) if begin <= end else (*range(begin, 7), *range(end + 1))
+    start, stop = parse_clock_range(hours)
+    if stop < start:
+        raise ValueError("working hours must end after they start on the same day")
+    return weekdays, start, stop
+
+
+def parse_public_url(raw: str) -> str | None:
+    value = raw.strip().rstrip("/")
+    if not value:
+        return None
+    url = urlsplit(value)
+    if url.scheme not in {"http", "https"} or not url.hostname or url.query or url.fragment:
+        raise ValueError("must be the gateway's public URL like https://besked.kommune.dk")
+    return value
+
+
+def parse_domain(raw: str) -> str | None:
+    value = raw.strip().lower().rstrip(".")
+    if not value:
+        return None
+    labels = value.split(".")
+    if any(not label or len(label) > 63 for label in labels) or not all(
+        char.isalnum() or char in "-." for char in value
+    ):
+        raise ValueError("must be a domain name like besked.kommune.dk")
+    return value

@@ -46,6 +46,10 @@ class AssuranceTooLow(Forbidden):
     """The login is valid but its assurance level is below what the thing requires."""
 
 
+class LinkExpired(GatewayError):
+    """A signed link or address was valid once but its time is up."""
+
+
 class Unauthorized(GatewayError):
     """No valid credentials came with the request."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.audience.models import PersonBlock
 from gateway.auth.models import ApiKey
+from gateway.delivery.models import Delivery, InboundMail, PushSubscription
 from gateway.messaging.models import (
     Attachment,
     AutoReply,
@@ -14,6 +15,7 @@ from gateway.messaging.models import (
     Thread,
 )
 from gateway.orm import Base
+from gateway.preferences.models import Preference, Schedule
 from gateway.roster.models import (
     Affiliation,
     ContactPoint,
@@ -25,6 +27,7 @@ from gateway.roster.models import (
     Municipality,
     Person,
 )
+from gateway.webhooks.models import WebhookEndpoint, WebhookEvent
 
 __all__ = (
     "Affiliation",
@@ -33,10 +36,12 @@ __all__ = (
     "AutoReply",
     "Base",
     "ContactPoint",
+    "Delivery",
     "Group",
     "Guardianship",
     "IdempotencyKey",
     "ImportRun",
+    "InboundMail",
     "Institution",
     "Membership",
     "Message",
@@ -45,5 +50,10 @@ __all__ = (
     "Participant",
     "Person",
     "PersonBlock",
+    "Preference",
+    "PushSubscription",
+    "Schedule",
     "Thread",
+    "WebhookEndpoint",
+    "WebhookEvent",
 )

@@ -25,6 +25,7 @@ from gateway.errors import (
     ImportFailed,
     InvalidInput,
     LimitExceeded,
+    LinkExpired,
     NotFound,
     Unauthorized,
     Unavailable,
@@ -57,6 +58,8 @@ def _status(error: GatewayError) -> int:
             return 422
         case Conflict():
             return 409
+        case LinkExpired():
+            return 410
         case LimitExceeded(rate=True):
             return 429
         case LimitExceeded():
@@ -162,6 +165,7 @@ _ERROR_TITLES: dict[type[GatewayError], str] = {
     ImportFailed: "Import failed",
     Conflict: "Conflict",
     LimitExceeded: "Limit exceeded",
+    LinkExpired: "Link expired",
     Unavailable: "Service unavailable",
 }
 

@@ -16,8 +16,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
-import stat
 import uuid
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from jwt.algorithms import ECAlgorithm
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.auth.keyfile import read_or_create
 from gateway.auth.tokens import ClaimNames, StaticKeys, TokenVerifier
 from gateway.config import Settings, SubjectMatch
 from gateway.errors import ConfigError
@@ -61,44 +60,20 @@ def require_dev_tokens(settings: Settings) -> None:
 
 
 def signing_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
-    """The dev key pair from the data folder, made on first use.
-
-    Several processes may start at once (the API, the worker, ``budstikke token``):
-    the key is written to a private temporary file and linked into place, so exactly
-    one key wins and no one reads a half-written file.
-    """
+    """The dev key pair from the data folder, made on first use."""
     path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        _create(path)
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("dev signing key was readable by others; made it private", path=str(path))
-        path.chmod(0o600)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = serialization.load_pem_private_key(read_or_create(path, _new_pem), password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise ConfigError(f"{path} is not an ES256 (P-256) private key; delete it to make one")
     return key
 
 
-def _create(path: Path) -> None:
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+def _new_pem() -> bytes:
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(pem)
-            file.flush()
-            os.fsync(file.fileno())
-        # If another process made the key first, theirs is the one.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _public_jwk(key: ec.EllipticCurvePrivateKey) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from gateway.orm import Base, JSONType, UTCDateTime, new_id, utcnow
 
@@ -69,6 +70,8 @@ class Thread(Base):
     category: Mapped[str] = mapped_column(String(32), default="general")
     subject: Mapped[str] = mapped_column(String(200))
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An emergency: notifications pass quiet and working hours and cannot be turned off.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reply_policy: Mapped[str] = mapped_column(String(16), default=ReplyPolicy.ALL.value)
     hidden_recipients: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))

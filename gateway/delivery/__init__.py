@@ -1,0 +1,1 @@
+"""Delivery: the outbox, planning notifications, sending them in chunks, reports."""

@@ -1,0 +1,1 @@
+"""Per person × category × channel notification preferences; quiet and working hours."""

@@ -1,0 +1,1 @@
+"""Webhooks signed per the Standard Webhooks spec, for portals and institutions."""
