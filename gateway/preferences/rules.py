@@ -26,7 +26,7 @@ def default_mode(category: str, channel: str, defaults: Defaults | None) -> Mode
     if category == Category.URGENT:
         return Mode.INSTANT
     chosen = (defaults or {}).get(category, {}).get(channel)
-    return Mode(chosen) if chosen in Mode.__members__.values() else Mode.INSTANT
+    return Mode(chosen) if chosen in set(Mode) else Mode.INSTANT
 
 
 def effective_mode(
