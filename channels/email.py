@@ -8,6 +8,11 @@ envelope, and no recipient ever sees another's address.
 
 Headers come from the envelope (see :mod:`channels.headers`) and are checked before
 anything is sent; an envelope with a CR/LF in a header value is Rejected, never sent.
+
+Text parts are quoted-printable, so every mail is 7-bit clean: a relay that would
+otherwise re-encode 8-bit mail for a next hop without 8BITMIME cannot break a DKIM
+signature. With ``BUDSTIKKE_DKIM_PRIVATE_KEY_FILE`` set, each mail is flattened, signed
+(:mod:`channels.dkim`, in a worker thread) and sent as exactly the bytes that were signed.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import aiosmtplib
 import structlog
 
 from channels.base import ChannelName, Delivered, Envelope, Outcome, Rejected, Retry
+from channels.dkim import DkimSigner
 from channels.headers import HeaderError, check_text, message_id, validate_headers
 from channels.smtp_pool import PoolClosed, SmtpPool
 from gateway.config import Settings, SmtpTls
@@ -59,9 +65,18 @@ class EmailChannel:
         self._settings = settings
         self._from = settings.smtp_from or ""
         self._sender = parseaddr(self._from)[1]
+        if settings.mail_domain:
+            # Bounces (DSNs) go to the envelope sender: send them to the inbound listener.
+            self._sender = f"bounces@{settings.mail_domain}"
         self._domain = self._sender.rpartition("@")[2]
         self._pool = SmtpPool(self._client, settings.smtp_pool_size)
+        self._dkim = DkimSigner.from_settings(settings)
         self._closed = False
+
+    @property
+    def dkim(self) -> DkimSigner | None:
+        """The DKIM signer, or None when mail goes out unsigned."""
+        return self._dkim
 
     @property
     def pool(self) -> SmtpPool:
@@ -103,11 +118,17 @@ class EmailChannel:
             message = self.build(envelope)
         except MessageRefused as exc:
             return Rejected(envelope.delivery_id, exc.reason, disable=exc.disable)
+        recipient = message["To"].addresses[0].addr_spec
         try:
+            signed = None
+            if self._dkim is not None:
+                # Signed before taking a connection, which is not held while signing.
+                signed = await asyncio.to_thread(self._dkim.sign, message.as_bytes())
             async with self._pool.connection() as client:
-                await client.send_message(
-                    message, sender=self._sender, recipients=[envelope.address]
-                )
+                if signed is None:
+                    await client.send_message(message, sender=self._sender, recipients=[recipient])
+                else:
+                    await client.sendmail(self._sender, [recipient], signed)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return _answer(envelope, refused.code, refused.message, rcpt=True)
@@ -147,9 +168,9 @@ class EmailChannel:
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
         for name, value in extra.items():
             message[name] = value
-        message.set_content(envelope.text)
+        message.set_content(envelope.text, cte="quoted-printable")
         if envelope.html is not None:
-            message.add_alternative(envelope.html, subtype="html")
+            message.add_alternative(envelope.html, subtype="html", cte="quoted-printable")
         return message
 
     async def close(self) -> None:
@@ -163,8 +184,11 @@ def _recipient(raw: str) -> Address:
         raise MessageRefused("invalid address", disable=True)
     local, _, domain = raw.strip().rpartition("@")
     try:
-        address = Address(username=local, domain=domain)
-    except (ValueError, IndexError) as exc:
+        # An internationalised domain goes out as its ASCII (punycode) form, which every
+        # relay takes, rather than needing SMTPUTF8.
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+        address = Address(username=local, domain=ascii_domain)
+    except (ValueError, IndexError, UnicodeError) as exc:
         raise MessageRefused("invalid address", disable=True) from exc
     if not local or "." not in domain or not local.isascii():
         # SMTPUTF8 local parts are not supported by every relay; refuse rather than guess.

@@ -1,5 +1,8 @@
 """Email header rules: injection checks, threading ids, and RFC 8058 one-click unsubscribe.
 
+One-click unsubscribe needs an ``https://`` URI; plain ``http://`` passes only for a
+loopback host (the embedded default serves ``http://127.0.0.1:8000``).
+
 The renderer builds an envelope's headers with :func:`threading_headers` and
 :func:`unsubscribe_headers`; the email channel checks them again with
 :func:`validate_headers` just before sending, because an envelope may have been stored and
@@ -45,6 +48,8 @@ _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _FORBIDDEN_CHARS = ("\r", "\n", "\0")
 MAX_REFERENCES = 10  # root + the newest parents; long threads would grow the header forever
 MAX_VALUE_LENGTH = 998  # RFC 5322 line limit
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_NEEDS_HTTPS = "needs an https:// URI (http:// only on localhost)"
 
 
 class HeaderError(ValueError):
@@ -70,16 +75,33 @@ def _check_unsubscribe(headers: Mapping[str, str]) -> None:
     uris = [part.strip() for part in value.split(",")]
     if not all(uri.startswith("<") and uri.endswith(">") for uri in uris):
         raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: each URI must be in <>")
-    # RFC 8058 section 3.1: one-click needs an HTTPS URI the mail client can POST to.
-    if not any(urlsplit(uri[1:-1]).scheme == "https" for uri in uris):
-        raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: needs an https:// URI")
+    if not any(one_click_uri(uri[1:-1]) for uri in uris):
+        raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: {_NEEDS_HTTPS}")
+
+
+def one_click_uri(url: str) -> bool:
+    """Whether a mail client may POST to ``url`` for one-click unsubscribe.
+
+    RFC 8058 section 3.1 asks for HTTPS. Plain HTTP is accepted only for a loopback host,
+    because the embedded default (``budstikke run``) serves ``http://127.0.0.1:8000``, and
+    a request to a loopback address never crosses a network.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)
 
 
 def validate_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Check an envelope's extra headers; return them with canonical names and one-click added.
 
     Raises HeaderError for a CR/LF/NUL in a name or value, a reserved or malformed name, a
-    malformed Message-ID/In-Reply-To/References, or a List-Unsubscribe without an https URI.
+    malformed Message-ID/In-Reply-To/References, or a List-Unsubscribe without an https URI
+    (see :func:`one_click_uri`).
     """
     checked: dict[str, str] = {}
     seen: set[str] = set()
@@ -159,6 +181,6 @@ def unsubscribe_headers(url: str, *, urgent: bool) -> dict[str, str]:
     if urgent:
         return {}
     check_text(LIST_UNSUBSCRIBE, url)
-    if urlsplit(url).scheme != "https":
-        raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: needs an https:// URI")
+    if not one_click_uri(url):
+        raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: {_NEEDS_HTTPS}")
     return {LIST_UNSUBSCRIBE: f"<{url}>", LIST_UNSUBSCRIBE_POST: ONE_CLICK}
