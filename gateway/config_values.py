@@ -198,3 +198,13 @@ def parse_domain(raw: str) -> str | None:
     ):
         raise ValueError("must be a domain name like besked.kommune.dk")
     return value
+
+
+def parse_portal_thread_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    url = urlsplit(value.replace("{thread_id}", "x"))
+    if "{thread_id}" not in value or url.scheme not in {"http", "https"} or not url.hostname:
+        raise ValueError("must be an https:// URL containing {thread_id}")
+    return value
