@@ -80,7 +80,32 @@ def worker(burst: bool) -> None:
         WorkerSettings,  # type: ignore[arg-type]
         redis_settings=redis_settings(settings),
         ctx={"settings": settings},
+        queue_name=settings.queue_name,
         burst=burst,
+    )
+
+
+@main.command(name="inbound-smtp")
+def inbound_smtp() -> None:
+    """Run the SMTP listener for replies by email and bounces (Ctrl-C or SIGTERM stops)."""
+    import asyncio  # noqa: PLC0415
+
+    from gateway.delivery.addresses import mail_domain  # noqa: PLC0415
+    from gateway.inbound_server import serve_until_stopped  # noqa: PLC0415
+    from gateway.logging import configure_logging  # noqa: PLC0415
+
+    settings = _settings()
+    configure_logging(settings)
+    domain = mail_domain(settings)
+    if domain is None:
+        raise click.ClickException(
+            "configuration: set BUDSTIKKE_MAIL_DOMAIN (or BUDSTIKKE_SMTP_FROM): "
+            "the listener takes mail for addresses at that domain"
+        )
+    asyncio.run(
+        serve_until_stopped(
+            settings, lambda where: console.print(f"inbound SMTP on {where} for @{domain}")
+        )
     )
 
 

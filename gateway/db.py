@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, bindparam, event, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -91,7 +93,11 @@ async def bulk_insert(
                 tuple(f(row[n]) if f else row[n] for f, n in zip(convert, names, strict=True))
                 for row in chunk
             ]
-            await driver.copy_records_to_table(table.name, records=records, columns=names)
+            try:
+                await driver.copy_records_to_table(table.name, records=records, columns=names)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                # The same error SQLAlchemy raises for an INSERT, so callers catch one thing.
+                raise IntegrityError(f"COPY {table.name}", None, exc) from exc
         return len(rows)
     processors = [
         _remembering(column.type.dialect_impl(dialect).bind_processor(dialect))

@@ -16,15 +16,23 @@ from gateway.api.actors import provide_actor, provide_events
 from gateway.api.announcements import AnnouncementsController
 from gateway.api.audiences import AudiencesController
 from gateway.api.auth import auth_lifespan, provide_principal
+from gateway.api.devmail import DevMailController
 from gateway.api.events import EventsController
 from gateway.api.health import HealthController
 from gateway.api.inbox import InboxController
+from gateway.api.landing import LandingController
 from gateway.api.me import MeController
 from gateway.api.messages import MessagesController
+from gateway.api.metrics import MetricsController
+from gateway.api.preferences import NotificationDefaultsController, PreferencesController
 from gateway.api.problems import EXCEPTION_HANDLERS
+from gateway.api.push import PushController
+from gateway.api.reports import ReportsController
 from gateway.api.resources import Resources, lifespan, provide_session
 from gateway.api.roster import RosterController
 from gateway.api.threads import ThreadsController
+from gateway.api.unsubscribe import UnsubscribeController
+from gateway.api.webhooks import WebhooksController
 from gateway.config import Settings
 
 
@@ -65,6 +73,16 @@ def create_app(settings: Settings) -> Litestar:
             InboxController,
             EventsController,
             AudiencesController,
+            WebhooksController,
+            MetricsController,
+            PreferencesController,
+            NotificationDefaultsController,
+            PushController,
+            ReportsController,
+            LandingController,
+            UnsubscribeController,
+            # The development mail catcher's pages exist only when it is on.
+            *([DevMailController] if settings.dev_mail else []),
         ],
         lifespan=[lifespan(settings), auth_lifespan(settings)],
         cors_config=_cors(settings),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from litestar import Litestar
 from litestar.di import NamedDependency
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
 from gateway.db import create_engine, session_factory
+from gateway.delivery import outbox
+from gateway.delivery.queue import Queue
 
 
 @dataclass
@@ -23,6 +25,10 @@ class Resources:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
+    queue: Queue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = Queue(self.redis, self.settings.queue_name)
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -56,6 +62,10 @@ def lifespan(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def provide_session(resources: NamedDependency[Resources]) -> AsyncIterator[AsyncSession]:
-    """One session per request; the handler's service decides when to commit."""
+    """One session per request; the handler's service decides when to commit.
+
+    When the handler is done, the work its transactions committed is enqueued.
+    """
     async with resources.sessions() as session:
         yield session
+        await outbox.flush(session, resources.queue)

@@ -90,6 +90,8 @@ class Delivery(Base):
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(200))
     not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The deliver job (its arq job id) that holds the row until ``claimed_until``.
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The address used (email) or how many browsers took it (push), for the report.

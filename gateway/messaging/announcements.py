@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.audience.schemas import Recipient
 from gateway.config import Settings
 from gateway.db import bulk_insert
+from gateway.delivery import outbox
+from gateway.delivery.receipts import settle_read
 from gateway.errors import Forbidden, InvalidInput, NotFound
 from gateway.messaging import access, posting
 from gateway.messaging.actors import Actor
@@ -85,6 +87,7 @@ async def create(
             institution_id=await institution_of(session, actor, data.audience),
             category=data.category,
             subject=data.subject,
+            urgent=data.urgent,
             reply_policy=(ReplyPolicy.ALL if data.comments_enabled else ReplyPolicy.NONE).value,
             hidden_recipients=False,
             created_by=actor.person_id,
@@ -115,7 +118,7 @@ async def create(
             message_id=message.id,
             ids=data.attachments,
         )
-        posting.outbox(session, actor.municipality_id, "announcement", message.id, now)
+        outbox.record(session, actor.municipality_id, "announcement", message.id, now)
     if data.publish_at is None or data.publish_at <= now:
         # Scheduled ones get their event from the delivery worker when they publish.
         await events.publish(
@@ -215,6 +218,9 @@ async def mark_read(session: AsyncSession, actor: Actor, thread_id: uuid.UUID) -
             update(Participant)
             .where(Participant.id == me.id)
             .values(read_at=read_at, unread_count=0)
+        )
+        await settle_read(
+            session, actor.municipality_id, thread.id, actor.person_id, upto=None, now=now
         )
     return ReadState(thread_id=thread.id, unread_count=0, read_at=read_at)
 

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import InvalidInput, LimitExceeded
+from gateway.errors import Forbidden, InvalidInput, LimitExceeded
 from gateway.messaging import sanitise
+from gateway.messaging.actors import Actor
 from gateway.messaging.models import (
     Attachment,
     AutoReply,
     Message,
-    OutboxItem,
     Participant,
     Thread,
     ThreadKind,
@@ -35,6 +35,12 @@ def check_attachment_count(ids: Sequence[uuid.UUID], limit: int) -> None:
             f"a message may carry at most {limit} attachments; {len(ids)} were given",
             limit="message_max_attachments",
         )
+
+
+def check_urgent(actor: Actor, urgent: bool) -> None:
+    """Only staff may mark an item urgent: it passes everyone's quiet hours."""
+    if urgent and not actor.staff:
+        raise Forbidden("only staff may send urgent messages")
 
 
 def body_of(text: str) -> tuple[str, str]:
@@ -142,19 +148,6 @@ async def link_attachments(
             "an attachment is unknown, not uploaded by the sender, or already sent",
             ["attachments: upload each file with POST /v1/attachments and use its id once"],
         )
-
-
-def outbox(
-    session: AsyncSession,
-    municipality_id: uuid.UUID,
-    kind: str,
-    item_id: uuid.UUID,
-    now: dt.datetime,
-) -> None:
-    """Record work for the delivery worker in this transaction."""
-    session.add(
-        OutboxItem(municipality_id=municipality_id, item_kind=kind, item_id=item_id, created_at=now)
-    )
 
 
 async def auto_replies(

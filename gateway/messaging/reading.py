@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import webhooks
+from gateway.delivery.receipts import settle_read
 from gateway.errors import NotFound
 from gateway.messaging import access
 from gateway.messaging.actors import Actor
@@ -164,6 +166,22 @@ async def mark_read(
             update(Participant)
             .where(Participant.id == me.id)
             .values(last_read_message_id=last.id, read_at=now, unread_count=left)
+        )
+        await settle_read(
+            session,
+            actor.municipality_id,
+            found.id,
+            actor.person_id,
+            upto=last.created_at,
+            now=now,
+        )
+        await webhooks.emit(
+            session,
+            actor.municipality_id,
+            "message.read",
+            {"thread_id": found.id, "message_id": last.id, "person_id": actor.person_id},
+            institution_id=found.institution_id,
+            now=now,
         )
     if actor.person_id != found.created_by:
         # The sender's receipts view updates live.

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import Settings
+from gateway.delivery import outbox
 from gateway.errors import Forbidden, NotFound
 from gateway.messaging import access, posting
 from gateway.messaging.actors import Actor
@@ -74,7 +75,7 @@ async def reply(
         )
         answers = await posting.auto_replies(session, thread, message, now)
         for item in (message, *answers):
-            posting.outbox(session, actor.municipality_id, "message", item.id, now)
+            outbox.record(session, actor.municipality_id, "message", item.id, now)
         everyone = await posting.participant_ids(session, thread)
         seen_by = posting.audience_of(thread, message, everyone)
     await events.publish(
@@ -117,7 +118,7 @@ async def recall(
             message.recalled_at = now
             message.body = ""
             message.body_html = ""
-            posting.outbox(session, actor.municipality_id, "recall", message.id, now)
+            outbox.record(session, actor.municipality_id, "recall", message.id, now)
         everyone = await posting.participant_ids(session, thread)
         seen_by = posting.audience_of(thread, message, everyone)
     await events.publish(

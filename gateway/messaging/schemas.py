@@ -32,6 +32,8 @@ class MessageCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     audience: Audience
     category: Category = "general"
     sensitive: bool = False
+    # An emergency (staff only): notifications pass quiet and working hours.
+    urgent: bool = False
     reply_policy: ReplyPolicy = ReplyPolicy.ALL
     attachments: AttachmentIds = msgspec.field(default_factory=list)
 
@@ -62,6 +64,7 @@ class AnnouncementCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     body: Body
     audience: Audience
     category: Category = "general"
+    urgent: bool = False
     important: bool = False
     important_until: dt.datetime | None = None
     publish_at: dt.datetime | None = None

@@ -29,6 +29,7 @@ from gateway.audience.schemas import (
 )
 from gateway.config import Settings
 from gateway.db import bulk_insert
+from gateway.delivery import outbox
 from gateway.errors import Forbidden, InvalidInput
 from gateway.messaging import access, idempotency, posting
 from gateway.messaging.actors import Actor
@@ -167,6 +168,7 @@ async def _store(
 ) -> tuple[Accepted, list[uuid.UUID]]:
     now = utcnow()
     posting.body_of(data.body)  # refuse an empty body before resolving anyone
+    posting.check_urgent(actor, data.urgent)
     recipients = await recipients_of(session, actor, data.audience, settings, now)
     thread = Thread(
         id=new_id(),
@@ -176,6 +178,7 @@ async def _store(
         category=data.category,
         subject=data.subject.strip() or data.subject,
         sensitive=data.sensitive,
+        urgent=data.urgent,
         reply_policy=data.reply_policy.value,
         hidden_recipients=data.audience.hidden_recipients,
         created_by=actor.person_id,
@@ -202,9 +205,9 @@ async def _store(
         ids=data.attachments,
     )
     answers = await posting.auto_replies(session, thread, message, now)
-    posting.outbox(session, actor.municipality_id, "message", message.id, now)
+    outbox.record(session, actor.municipality_id, "message", message.id, now)
     for answer in answers:
-        posting.outbox(session, actor.municipality_id, "message", answer.id, now)
+        outbox.record(session, actor.municipality_id, "message", answer.id, now)
     seen_by = [r.person_id for r in recipients]
     accepted = Accepted(thread_id=thread.id, message_id=message.id, recipients=len(recipients))
     return accepted, seen_by + ([actor.person_id] if answers else [])

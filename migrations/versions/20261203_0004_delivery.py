@@ -217,6 +217,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_by", sa.String(length=120), nullable=True),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("address", sa.String(length=320), nullable=True),

@@ -1,0 +1,127 @@
+"""``fan_out``: one outbox row becomes planned deliveries, in one transaction, once.
+
+The inbox entries were written when the item was accepted (the 202 means the item is
+in every inbox); fan-out plans the notifications. It reads the recipients in one query,
+plans in one pass, writes the deliveries in bulk (COPY on PostgreSQL) together with
+the outbox row's ``done_at``, and after commit enqueues the due deliveries in chunks.
+Run twice, it finds the row done and does nothing; two runs racing meet the unique key
+(message, person, channel, kind) and the loser changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway import webhooks
+from gateway.config import Settings
+from gateway.db import bulk_insert
+from gateway.delivery import chunks, planning
+from gateway.delivery.models import OPEN_STATES, Delivery, DeliveryState
+from gateway.delivery.queue import Queue
+from gateway.messaging.models import Message, OutboxItem, Thread
+from gateway.orm import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FanOutResult:
+    planned: int = 0
+    queued: int = 0
+    chunks: int = 0
+    superseded: int = 0
+    already_done: bool = False
+
+
+async def fan_out(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    queue: Queue,
+    outbox_id: uuid.UUID,
+    *,
+    now: dt.datetime | None = None,
+) -> FanOutResult:
+    """Do one outbox row's work; safe to run any number of times."""
+    now = now or utcnow()
+    try:
+        async with sessions() as session, session.begin():
+            item = await session.get(OutboxItem, outbox_id)
+            if item is None or item.done_at is not None:
+                return FanOutResult(already_done=True)
+            if item.item_kind == "recall":
+                result = await _recall(session, item, now)
+                found: list[chunks.Chunk] = []
+            else:
+                result, found = await _plan(session, settings, item, now)
+            item.done_at = now
+    except IntegrityError:
+        # Another run planned this item first and committed; nothing is left to do.
+        log.info("fan_out raced", outbox_id=str(outbox_id))
+        return FanOutResult(already_done=True)
+    await chunks.enqueue(queue, found)
+    log.info(
+        "fanned out",
+        outbox_id=str(outbox_id),
+        planned=result.planned,
+        queued=result.queued,
+        chunks=result.chunks,
+    )
+    return result
+
+
+async def _plan(
+    session: AsyncSession, settings: Settings, item: OutboxItem, now: dt.datetime
+) -> tuple[FanOutResult, list[chunks.Chunk]]:
+    row = (
+        await session.execute(
+            select(Message, Thread)
+            .join(Thread, Thread.id == Message.thread_id)
+            .where(Message.municipality_id == item.municipality_id, Message.id == item.item_id)
+        )
+    ).first()
+    if row is None or row[0].recalled_at is not None:
+        return FanOutResult(), []
+    message, thread = row
+    ctx = await planning.context_for(session, thread, settings, now)
+    people = await planning.recipients(session, thread, message, ctx.category)
+    rows = planning.plan(ctx, thread, message, people)
+    until = now + dt.timedelta(seconds=settings.delivery_lease_seconds)
+    found = chunks.reserve_rows(rows, settings.delivery_chunk_size, f"o{item.id.hex[-12:]}", until)
+    await bulk_insert(session, Delivery.__table__, rows)  # type: ignore[arg-type]
+    await webhooks.emit(
+        session,
+        item.municipality_id,
+        "message.created",
+        {
+            "message_id": message.id,
+            "thread_id": thread.id,
+            "kind": thread.kind,
+            "institution_id": thread.institution_id,
+            "recipients": len(people),
+        },
+        institution_id=thread.institution_id,
+        now=now,
+    )
+    queued = sum(len(chunk.ids) for chunk in found)
+    return FanOutResult(planned=len(rows), queued=queued, chunks=len(found)), found
+
+
+async def _recall(session: AsyncSession, item: OutboxItem, now: dt.datetime) -> FanOutResult:
+    """A recalled message's notifications that have not gone out never will."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.municipality_id == item.municipality_id,
+            Delivery.message_id == item.item_id,
+            Delivery.state.in_(OPEN_STATES),
+        )
+        .values(state=DeliveryState.SUPERSEDED.value, reason="recalled", updated_at=now)
+    )
+    return FanOutResult(superseded=int(getattr(result, "rowcount", 0) or 0))
