@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from gateway.audience.models import PersonBlock
 from gateway.auth.models import ApiKey
+from gateway.consents.models import (
+    ConsentAnswer,
+    ConsentChild,
+    ConsentReminderRun,
+    ConsentRequest,
+    ConsentVersion,
+)
 from gateway.delivery.models import Delivery, InboundMail, PushSubscription
 from gateway.messaging.models import (
     Attachment,
@@ -14,6 +21,7 @@ from gateway.messaging.models import (
     Participant,
     Thread,
 )
+from gateway.notices.models import DaycareNotice
 from gateway.orm import Base
 from gateway.preferences.models import Preference, Schedule
 from gateway.roster.models import (
@@ -35,7 +43,13 @@ __all__ = (
     "Attachment",
     "AutoReply",
     "Base",
+    "ConsentAnswer",
+    "ConsentChild",
+    "ConsentReminderRun",
+    "ConsentRequest",
+    "ConsentVersion",
     "ContactPoint",
+    "DaycareNotice",
     "Delivery",
     "Group",
     "Guardianship",

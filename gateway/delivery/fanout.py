@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import structlog
@@ -27,6 +28,7 @@ from gateway.delivery.models import OPEN_STATES, Delivery, DeliveryState
 from gateway.delivery.queue import Queue
 from gateway.messaging.models import Message, OutboxItem, Thread
 from gateway.orm import utcnow
+from gateway.preferences.models import Category
 
 log = structlog.get_logger(__name__)
 
@@ -89,26 +91,50 @@ async def _plan(
     if row is None or row[0].recalled_at is not None:
         return FanOutResult(), []
     message, thread = row
-    ctx = await planning.context_for(session, thread, settings, now)
-    people = await planning.recipients(session, thread, message, ctx.category)
-    rows = planning.plan(ctx, thread, message, people)
-    until = now + dt.timedelta(seconds=settings.delivery_lease_seconds)
-    found = chunks.reserve_rows(rows, settings.delivery_chunk_size, f"o{item.id.hex[-12:]}", until)
-    await bulk_insert(session, Delivery.__table__, rows)  # type: ignore[arg-type]
-    await webhooks.emit(
-        session,
-        item.municipality_id,
-        "message.created",
-        {
-            "message_id": message.id,
-            "thread_id": thread.id,
-            "kind": thread.kind,
-            "institution_id": thread.institution_id,
-            "recipients": len(people),
-        },
-        institution_id=thread.institution_id,
-        now=now,
+    return await plan_message(
+        session, settings, thread, message, now, generation=f"o{item.id.hex[-12:]}"
     )
+
+
+async def plan_message(
+    session: AsyncSession,
+    settings: Settings,
+    thread: Thread,
+    message: Message,
+    now: dt.datetime,
+    *,
+    generation: str,
+    only: Collection[uuid.UUID] | None = None,
+    reminder_round: int = 0,
+) -> tuple[FanOutResult, list[chunks.Chunk]]:
+    """Plan and write one message's deliveries (to ``only`` these people, if given).
+
+    Runs in the caller's transaction; the caller enqueues the returned chunks after
+    commit (:func:`gateway.delivery.chunks.enqueue`). A reminder round plans kind
+    ``reminder`` rows in category ``reminder``.
+    """
+    category = Category.REMINDER.value if reminder_round else None
+    ctx = await planning.context_for(session, thread, settings, now, category=category)
+    people = await planning.recipients(session, thread, message, ctx.category, only=only)
+    rows = planning.plan(ctx, thread, message, people, reminder_round=reminder_round)
+    until = now + dt.timedelta(seconds=settings.delivery_lease_seconds)
+    found = chunks.reserve_rows(rows, settings.delivery_chunk_size, generation, until)
+    await bulk_insert(session, Delivery.__table__, rows)  # type: ignore[arg-type]
+    if not reminder_round:
+        await webhooks.emit(
+            session,
+            thread.municipality_id,
+            "message.created",
+            {
+                "message_id": message.id,
+                "thread_id": thread.id,
+                "kind": thread.kind,
+                "institution_id": thread.institution_id,
+                "recipients": len(people),
+            },
+            institution_id=thread.institution_id,
+            now=now,
+        )
     queued = sum(len(chunk.ids) for chunk in found)
     return FanOutResult(planned=len(rows), queued=queued, chunks=len(found)), found
 

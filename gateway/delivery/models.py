@@ -20,8 +20,10 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import conv
 
 from gateway.orm import Base, UTCDateTime, new_id, utcnow
 
@@ -67,7 +69,16 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("municipality_id", "message_id", "person_id", "channel", "kind"),
+        # Named by hand: the generated name would pass PostgreSQL's 63-character limit.
+        UniqueConstraint(
+            "municipality_id",
+            "message_id",
+            "person_id",
+            "channel",
+            "kind",
+            "round",
+            name=conv("uq_deliveries_key"),
+        ),
         # The dispatcher's scan: due rows by state and time.
         Index(None, "state", "not_before"),
         # Reading a thread settles that person's deliveries of it.
@@ -85,6 +96,8 @@ class Delivery(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
+    # Which reminder of the item (0 for everything else): each is its own delivery.
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     category: Mapped[str] = mapped_column(String(16))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16))

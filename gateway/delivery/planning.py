@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from gateway.delivery.models import (
     DeliveryState,
     PushSubscription,
 )
+from gateway.dialect import among
 from gateway.messaging.models import Message, Participant, Thread, ThreadKind
 from gateway.orm import new_id
 from gateway.preferences import rules
@@ -43,6 +44,8 @@ def category_of(thread: Thread) -> str:
     """The preference category a thread's notifications belong to."""
     if thread.urgent:
         return Category.URGENT.value
+    if thread.category == Category.CONSENT.value:
+        return Category.CONSENT.value
     if thread.kind == ThreadKind.ANNOUNCEMENT.value:
         return Category.ANNOUNCEMENT.value
     return Category.MESSAGE.value
@@ -84,7 +87,12 @@ def configured_channels(settings: Settings) -> tuple[str, ...]:
 
 
 async def context_for(
-    session: AsyncSession, thread: Thread, settings: Settings, now: dt.datetime
+    session: AsyncSession,
+    thread: Thread,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    category: str | None = None,
 ) -> Context:
     """The message-wide part of planning (one query for the institution)."""
     zone, defaults = settings.default_time_zone, None
@@ -107,7 +115,7 @@ async def context_for(
         settings=settings,
         now=now,
         base=base,
-        category=category_of(thread),
+        category=category or category_of(thread),
         urgent=thread.urgent,
         zone=zone,
         defaults=defaults,
@@ -116,9 +124,14 @@ async def context_for(
 
 
 async def recipients(
-    session: AsyncSession, thread: Thread, message: Message, category: str
+    session: AsyncSession,
+    thread: Thread,
+    message: Message,
+    category: str,
+    *,
+    only: Collection[uuid.UUID] | None = None,
 ) -> list[Recipient]:
-    """Everyone who sees ``message`` and has not muted the thread, in one query."""
+    """Everyone who sees ``message`` and has not muted the thread (of ``only``), in one query."""
     push_pref = aliased(Preference)
     email_pref = aliased(Preference)
     m = thread.municipality_id
@@ -177,6 +190,8 @@ async def recipients(
                 Participant.person_id == message.private_to,
             )
         )
+    if only is not None:
+        query = query.where(among(Participant.person_id, list(only), session))
     found: list[Recipient] = []
     for row in await session.execute(query):
         quiet = (row[6], row[7]) if row[6] is not None and row[7] is not None else None
@@ -249,9 +264,18 @@ def _plan_one(
 
 
 def plan(
-    ctx: Context, thread: Thread, message: Message, people: Sequence[Recipient]
+    ctx: Context,
+    thread: Thread,
+    message: Message,
+    people: Sequence[Recipient],
+    *,
+    reminder_round: int = 0,
 ) -> list[dict[str, Any]]:
-    """Delivery rows (for ``bulk_insert``) for every person × configured channel."""
+    """Delivery rows (for ``bulk_insert``) for every person × configured channel.
+
+    With ``reminder_round`` the rows are that reminder of the item (kind ``reminder``):
+    they follow the same rules, but a reminder never waits for an escalation.
+    """
     rows: list[dict[str, Any]] = []
     for person in people:
         for channel in ctx.channels:
@@ -259,6 +283,14 @@ def plan(
             if planned is None:
                 continue
             kind, not_before, waits = planned
+            if reminder_round:
+                if kind == DeliveryKind.ESCALATION.value:
+                    kind, not_before, waits = DeliveryKind.INSTANT.value, ctx.now, None
+                    at = _when(ctx, person, ctx.base)
+                    if at > ctx.now:
+                        not_before, waits = at, "working_hours" if person.staff else "quiet_hours"
+                if kind == DeliveryKind.INSTANT.value:
+                    kind = DeliveryKind.REMINDER.value
             due = not_before <= ctx.now
             rows.append(
                 {
@@ -269,6 +301,7 @@ def plan(
                     "person_id": person.person_id,
                     "channel": channel,
                     "kind": kind,
+                    "round": reminder_round,
                     "category": ctx.category,
                     "urgent": ctx.urgent,
                     "state": DeliveryState.QUEUED.value if due else DeliveryState.DEFERRED.value,

@@ -1,0 +1,1 @@
+"""Consent requests and permissions: questions per child, answered by the right guardians."""

@@ -1,0 +1,1 @@
+"""Daycare notices from guardians: sick, off, picked up by someone else."""
