@@ -222,13 +222,13 @@ def _when(ctx: Context, person: Recipient, start: dt.datetime) -> dt.datetime:
 
 
 def _plan_one(
-    ctx: Context, person: Recipient, channel: str
+    ctx: Context, person: Recipient, channel: str, modes: dict[str, Mode]
 ) -> tuple[str, dt.datetime, str | None] | None:
     """(kind, not_before, why it waits) for one person over one channel, or None."""
     reachable = person.has_push if channel == DeliveryChannel.WEBPUSH.value else person.has_email
     if not reachable or channel not in ctx.channels:
         return None
-    mode = rules.effective_mode(ctx.category, channel, person.chosen[channel], ctx.defaults)
+    mode = modes[channel]
     if mode is Mode.OFF:
         return None
     if mode is Mode.DIGEST:
@@ -238,12 +238,7 @@ def _plan_one(
         )
         return DeliveryKind.DIGEST.value, at, "digest"
     delay = ctx.settings.escalate_email_after_seconds
-    push_mode = rules.effective_mode(
-        ctx.category,
-        DeliveryChannel.WEBPUSH.value,
-        person.chosen[DeliveryChannel.WEBPUSH.value],
-        ctx.defaults,
-    )
+    push_mode = modes[DeliveryChannel.WEBPUSH.value]
     escalates = (
         channel == DeliveryChannel.EMAIL.value
         and not ctx.urgent
@@ -278,8 +273,12 @@ def plan(
     """
     rows: list[dict[str, Any]] = []
     for person in people:
+        modes = {
+            channel: rules.effective_mode(ctx.category, channel, chosen, ctx.defaults)
+            for channel, chosen in person.chosen.items()
+        }
         for channel in ctx.channels:
-            planned = _plan_one(ctx, person, channel)
+            planned = _plan_one(ctx, person, channel, modes)
             if planned is None:
                 continue
             kind, not_before, waits = planned

@@ -103,12 +103,13 @@ async def create(
         await session.flush()
         sender = Recipient(person_id=actor.person_id, kind=actor.kind)
         rows = participant_rows(thread, [sender], role=ParticipantRole.SENDER, unread=0, now=now)
+        # The first message is counted as the entries are written: no UPDATE of each.
         rows += participant_rows(
-            thread, recipients, role=ParticipantRole.RECIPIENT, unread=0, now=now
+            thread, recipients, role=ParticipantRole.RECIPIENT, unread=1, now=now
         )
         await bulk_insert(session, Participant.__table__, rows)  # type: ignore[arg-type]
         message = await posting.add_message(
-            session, thread, author_id=actor.person_id, body=data.body, now=now
+            session, thread, author_id=actor.person_id, body=data.body, now=now, counted=True
         )
         thread.last_message_at = data.publish_at or now
         await posting.link_attachments(

@@ -65,8 +65,13 @@ async def add_message(
     now: dt.datetime,
     private_to: uuid.UUID | None = None,
     auto_reply: bool = False,
+    counted: bool = False,
 ) -> Message:
-    """Insert a message, count it unread for those who see it, and move the thread up."""
+    """Insert a message, count it unread for those who see it, and move the thread up.
+
+    ``counted``: the inbox entries were written with this message already counted (a new
+    thread's first message), so no UPDATE of every entry is needed.
+    """
     source, html = body_of(body)
     message = Message(
         id=new_id(),
@@ -81,7 +86,8 @@ async def add_message(
     )
     session.add(message)
     await session.flush()
-    await count_unread(session, thread, message)
+    if not counted:
+        await count_unread(session, thread, message)
     thread.last_message_at = now
     return message
 

@@ -191,11 +191,11 @@ async def _store(
         person_id=actor.person_id, kind=actor.kind, regarding=tuple(data.audience.regarding)
     )
     rows = participant_rows(thread, [sender], role=ParticipantRole.SENDER, unread=0, now=now)
-    # Entries start at 0 unread; adding the message below counts it for everyone who sees it.
-    rows += participant_rows(thread, recipients, role=ParticipantRole.RECIPIENT, unread=0, now=now)
+    # The first message is counted as the entries are written: no UPDATE of each.
+    rows += participant_rows(thread, recipients, role=ParticipantRole.RECIPIENT, unread=1, now=now)
     await bulk_insert(session, Participant.__table__, rows)  # type: ignore[arg-type]
     message = await posting.add_message(
-        session, thread, author_id=actor.person_id, body=data.body, now=now
+        session, thread, author_id=actor.person_id, body=data.body, now=now, counted=True
     )
     await posting.link_attachments(
         session,

@@ -19,6 +19,7 @@ CATEGORIES = tuple(Category)
 # {"announcement": {"email": "digest"}, …}. Built in: everything instant.
 DEFAULTS_KEY = "notifications"
 Defaults = Mapping[str, Mapping[str, str]]
+MODES = frozenset(mode.value for mode in Mode)
 
 
 def default_mode(category: str, channel: str, defaults: Defaults | None) -> Mode:
@@ -26,7 +27,7 @@ def default_mode(category: str, channel: str, defaults: Defaults | None) -> Mode
     if category == Category.URGENT:
         return Mode.INSTANT
     chosen = (defaults or {}).get(category, {}).get(channel)
-    return Mode(chosen) if chosen in set(Mode) else Mode.INSTANT
+    return Mode(chosen) if chosen in MODES else Mode.INSTANT
 
 
 def effective_mode(

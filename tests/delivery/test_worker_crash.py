@@ -110,7 +110,7 @@ async def test_a_killed_worker_is_replaced_and_the_chunk_finishes(
         async def some_mail() -> bool:
             return len(dw.smtp.received) >= 3
 
-        await _wait(some_mail, 60, "the first mails")
+        await _wait(some_mail, 120, "the first mails")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -124,7 +124,7 @@ async def test_a_killed_worker_is_replaced_and_the_chunk_finishes(
             current = await dw.deliveries(message_id=message_id)
             return all(r.state not in {"queued", "deferred"} for r in current)
 
-        await _wait(all_final, 90, "every delivery to reach a final state")
+        await _wait(all_final, 180, "every delivery to reach a final state")
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(20)
