@@ -12,6 +12,7 @@ from gateway.config import Settings, load_settings
 from gateway.db import create_engine, session_factory
 from gateway.logging import configure_logging
 from gateway.metrics import start_worker_metrics
+from workers.consents import send_consent_reminders
 from workers.delivery import (
     deliver,
     delivery_shutdown,
@@ -69,6 +70,7 @@ class WorkerSettings:
         cron(dispatch_deliveries, second=EVERY_5_SECONDS, keep_result=0),
         cron(sweep_outbox, second={0, 30}, keep_result=0),
         cron(send_digests, second={20}, keep_result=0),
+        cron(send_consent_reminders, second={40}, keep_result=0),
         cron(send_webhooks, second=set(range(0, 60, 10)), keep_result=0),
     ]
     on_startup = startup

@@ -16,6 +16,8 @@ from gateway.api.actors import provide_actor, provide_events
 from gateway.api.announcements import AnnouncementsController
 from gateway.api.audiences import AudiencesController
 from gateway.api.auth import auth_lifespan, provide_principal
+from gateway.api.consent_links import ConsentLinksController
+from gateway.api.consents import ConsentsController
 from gateway.api.devmail import DevMailController
 from gateway.api.events import EventsController
 from gateway.api.health import HealthController
@@ -24,6 +26,7 @@ from gateway.api.landing import LandingController
 from gateway.api.me import MeController
 from gateway.api.messages import MessagesController
 from gateway.api.metrics import MetricsController
+from gateway.api.notices import NoticesController
 from gateway.api.preferences import NotificationDefaultsController, PreferencesController
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.push import PushController
@@ -70,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             MessagesController,
             ThreadsController,
             AnnouncementsController,
+            ConsentsController,
             InboxController,
             EventsController,
             AudiencesController,
@@ -79,8 +83,10 @@ def create_app(settings: Settings) -> Litestar:
             NotificationDefaultsController,
             PushController,
             ReportsController,
+            NoticesController,
             LandingController,
             UnsubscribeController,
+            ConsentLinksController,
             # The development mail catcher's pages exist only when it is on.
             *([DevMailController] if settings.dev_mail else []),
         ],

@@ -50,6 +50,19 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     thread_url: str  # where to read it in the portal / gateway
     # Message-IDs of earlier mails of this thread to this person, oldest first.
     parents: tuple[str, ...] = ()
+    # Consent requests (gateway.consents.links): one signed link per child this person
+    # is still asked about × option, for email only; empty for sensitive threads.
+    answer_links: tuple[AnswerLink, ...] = ()
+    answer_by: dt.datetime | None = None  # the consent request's deadline
+
+
+class AnswerLink(msgspec.Struct, frozen=True, kw_only=True):
+    """One answer link in a consent mail: "«Ja» for Ida Holm"."""
+
+    child_id: uuid.UUID
+    child_name: str  # as the recipient may see it: a protected child's alias
+    option_label: str
+    url: str
 
 
 class PushTarget(msgspec.Struct, frozen=True, kw_only=True):

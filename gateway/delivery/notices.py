@@ -11,22 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from gateway.config import Settings
-from gateway.delivery.models import Delivery, DeliveryChannel
+from gateway.consents import asked as consent_asked
+from gateway.consents import links as consent_links
+from gateway.delivery.models import Delivery, DeliveryChannel, DeliveryKind
 from gateway.delivery.notice import Branding, Notice, PushTarget
 from gateway.delivery.subscriptions import active_targets
 from gateway.messaging.models import Attachment, Message, Participant, Thread, ThreadKind
-from gateway.preferences.models import Preference
+from gateway.preferences.models import Category, Preference
 from gateway.roster.models import ContactKind, ContactPoint, Institution, Person, PersonKind
 
 PROTECTED_NAME = "Beskyttet person"
+CONSENT_CATEGORIES = frozenset({Category.CONSENT.value, Category.REMINDER.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,8 @@ class Loaded:
     institution_defaults: Any
     email: str | None
     targets: tuple[PushTarget, ...]
+    # Consent reminders: why nothing is left to ask ("answered", "changed", "closed").
+    no_longer_asked: str | None = None
 
 
 def thread_url(settings: Settings, thread_id: uuid.UUID) -> str:
@@ -133,7 +139,54 @@ async def load(
     emails = await _emails(session, municipality_id, people)
     push = [r[0].person_id for r in rows if r[0].channel == DeliveryChannel.WEBPUSH.value]
     targets = await active_targets(session, municipality_id, push) if push else {}
-    return [_loaded(settings, row, emails, targets, now) for row in rows]
+    loaded = [_loaded(settings, row, emails, targets, now) for row in rows]
+    return await _with_consents(session, settings, municipality_id, loaded, now)
+
+
+async def _with_consents(
+    session: AsyncSession,
+    settings: Settings,
+    municipality_id: uuid.UUID,
+    loaded: list[Loaded],
+    now: dt.datetime,
+) -> list[Loaded]:
+    """Consent threads: what each person is still asked about, in a few queries per chunk.
+
+    It decides a reminder late (``no_longer_asked``: a reminder is moot once answered,
+    not once read) and gives a consent mail its answer links (never a sensitive one's).
+    """
+    pairs = {
+        (item.notice.thread_id, item.notice.person_id)
+        for item in loaded
+        if item.notice.category in CONSENT_CATEGORIES
+    }
+    if not pairs:
+        return loaded
+    asked = await consent_asked.still_asked(session, settings, municipality_id, pairs, now)
+    mailed = {
+        (item.notice.thread_id, item.notice.person_id)
+        for item in loaded
+        if item.notice.channel == DeliveryChannel.EMAIL.value and not item.notice.sensitive
+    }
+    links = await consent_links.answer_links(session, settings, asked, mailed & pairs)
+    found: list[Loaded] = []
+    for item in loaded:
+        key = (item.notice.thread_id, item.notice.person_id)
+        if key not in asked:
+            found.append(item)
+            continue
+        # Links answer the current version: a mail of an older one shows the old question.
+        current = item.notice.message_id == asked[key].message_id
+        notice = msgspec.structs.replace(
+            item.notice,
+            answer_links=links.get(key, ()) if current else (),
+            answer_by=asked[key].request.deadline,
+        )
+        moot = None
+        if item.delivery.kind == DeliveryKind.REMINDER.value:
+            moot = consent_asked.no_longer_asked(asked[key], item.notice.message_id)
+        found.append(replace(item, notice=notice, no_longer_asked=moot))
+    return found
 
 
 def _loaded(

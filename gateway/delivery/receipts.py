@@ -13,7 +13,13 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.delivery.models import OPEN_STATES, SENT_STATES, Delivery, DeliveryState
+from gateway.delivery.models import (
+    OPEN_STATES,
+    SENT_STATES,
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+)
 from gateway.messaging.models import Message
 
 
@@ -45,6 +51,7 @@ async def settle_read(
     )
     await session.execute(
         update(Delivery)
-        .where(*mine, Delivery.state.in_(OPEN_STATES))
+        # A waiting consent reminder stays: reading is not answering (it decides late).
+        .where(*mine, Delivery.state.in_(OPEN_STATES), Delivery.kind != DeliveryKind.REMINDER.value)
         .values(state=DeliveryState.SUPERSEDED.value, reason="read", updated_at=now)
     )

@@ -39,6 +39,7 @@ from gateway.auth.links import LinkSigner, Purpose
 from gateway.config import Settings
 from gateway.delivery import addresses
 from gateway.delivery.branding import Brand, brand_of
+from gateway.delivery.models import DeliveryKind
 from gateway.delivery.notice import Digest, Notice, PushTarget
 from gateway.delivery.pushpayload import fit_payload, preview_text
 from gateway.delivery.unsubscribe import DIGEST, unsubscribe_token
@@ -161,6 +162,7 @@ class Renderer:
             "reply_by_email": reply,
             "reason": self._reason(t, notice.category, urgent) % {"institution": brand.name},
             "unsubscribe_url": unsubscribe,
+            **_consent_context(notice, locale),
         }
         if not notice.sensitive:
             context.update(
@@ -287,6 +289,8 @@ class Renderer:
             }
         else:
             text = one_line(notice.subject) or "…"
+        if notice.kind == DeliveryKind.REMINDER:
+            text = t.gettext("Reminder: %(subject)s") % {"subject": text}
         return one_line(_marked(t, text, _urgent(notice)))
 
     @staticmethod
@@ -306,6 +310,31 @@ class Renderer:
             # the body still works; mail clients just do not offer their own button.
             log.warning("no List-Unsubscribe header", reason=str(exc))
             return {}
+
+
+def _consent_context(notice: Notice, locale: str) -> dict[str, Any]:
+    """A consent mail's extras: reminder or not, the deadline, answer links per child.
+
+    The links (``gateway.consents.links``) are only filled for non-sensitive consent
+    threads, and dropped here for a sensitive one whatever the notice carries.
+    """
+    groups: dict[uuid.UUID, dict[str, Any]] = {}
+    for link in notice.answer_links:
+        group = groups.setdefault(
+            link.child_id, {"child_name": one_line(link.child_name), "options": []}
+        )
+        group["options"].append({"label": one_line(link.option_label, 60), "url": link.url})
+    consent = notice.category in {Category.CONSENT, Category.REMINDER}
+    return {
+        "consent": consent,
+        "reminder": notice.kind == DeliveryKind.REMINDER,
+        "answer_groups": list(groups.values()) if not notice.sensitive else [],
+        "answer_by": (
+            format_when(notice.answer_by, locale, notice.time_zone)
+            if consent and notice.answer_by is not None
+            else None
+        ),
+    }
 
 
 def _urgent(notice: Notice) -> bool:

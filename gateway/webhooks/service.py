@@ -26,7 +26,8 @@ from gateway.webhooks.models import WebhookEndpoint, WebhookEvent
 EVENT_TYPES: Final[tuple[str, ...]] = (
     "message.created",  # data: message_id, thread_id, institution_id, recipients
     "message.read",  # data: thread_id, message_id, person_id
-    "consent.answered",  # reserved: consents do not emit it yet
+    # data: consent_id, thread_id, answer_id, child_id, version, option, channel
+    "consent.answered",
     "delivery.failed",  # data: delivery_id, message_id, channel, reason
 )
 

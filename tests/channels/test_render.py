@@ -137,7 +137,11 @@ async def test_two_notices_of_one_thread_share_the_references_root(
     rendering = renderer(settings)
     first = rendering.email(notice(), "mor@example.dk")
     later = notice(parents=(first.headers["Message-ID"],))
-    one, two = await sent(channel, smtp_server, first, rendering.email(later, "mor@example.dk"))
+    arrived = await sent(channel, smtp_server, first, rendering.email(later, "mor@example.dk"))
+    # Both go out at once over the pool, so they may arrive in either order.
+    by_id = {mail["Message-ID"]: mail for mail in arrived}
+    one = by_id[f"<{first.delivery_id}@{DOMAIN}>"]
+    two = by_id[f"<{later.delivery_id}@{DOMAIN}>"]
     root = f"<thread.{later.thread_id}@{DOMAIN}>"
     assert one["Message-ID"] == f"<{first.delivery_id}@{DOMAIN}>"
     assert two["Message-ID"] == f"<{later.delivery_id}@{DOMAIN}>"

@@ -52,9 +52,10 @@ async def test_a_preference_turned_off_after_planning_stops_the_send(
             .where(Delivery.person_id == person.id)
             .values(state="queued", not_before=utcnow() - dt.timedelta(seconds=1))
         )
+    from redis.asyncio import Redis  # noqa: PLC0415
+
     from gateway.delivery import dispatch  # noqa: PLC0415
     from gateway.delivery.queue import Queue  # noqa: PLC0415
-    from redis.asyncio import Redis  # noqa: PLC0415
 
     redis = Redis.from_url(dw.settings.redis_url)
     try:
@@ -109,9 +110,7 @@ async def test_a_digest_lists_what_is_still_unread_and_nothing_else(
         later = max(r.not_before for r in mine) + dt.timedelta(seconds=1)
         assert await send_due(runtime, later) == 1
         assert await send_due(runtime, later) == 0  # sent once
-    digests = [
-        m for m in dw.smtp.received if m.recipients[0] not in address
-    ]
+    digests = [m for m in dw.smtp.received if m.recipients[0] not in address]
     assert len(digests) == 1
     text = digests[0].parsed().get_body(preferencelist=("plain",))
     assert text is not None
