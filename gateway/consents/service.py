@@ -60,6 +60,7 @@ DEFAULT_OPTIONS = ({"key": "yes", "label": "Ja"}, {"key": "no", "label": "Nej"})
 RESERVED_KEYS = frozenset({"withdrawn", state.PENDING, state.CONFLICTING, state.EXPIRED})
 MAX_AHEAD = dt.timedelta(hours=HOURS_PER_YEAR)
 SETTINGS_KEY = "consents"  # municipalities.settings["consents"]["pupils_from_age"]
+DEFAULT_PUPIL_AGE = 16  # when a municipality lets pupils answer without naming an age
 
 
 def options_of(given: list[OptionIn] | None) -> list[dict[str, str]]:
@@ -122,10 +123,15 @@ def check_deadline(deadline: dt.datetime, now: dt.datetime) -> None:
 
 
 def pupils_from_age(settings: dict[str, Any] | None) -> int | None:
-    """The age from which pupils answer for themselves here, or None (guardians only)."""
-    value = ((settings or {}).get(SETTINGS_KEY) or {}).get("pupils_from_age")
+    """The age from which pupils answer for themselves here, or None (guardians only).
+
+    ``{"pupils_answer": true}`` allows it from :data:`DEFAULT_PUPIL_AGE`;
+    ``{"pupils_from_age": n}`` allows it from ``n``.
+    """
+    section = (settings or {}).get(SETTINGS_KEY) or {}
+    value = section.get("pupils_from_age")
     if value is None:
-        return None
+        return DEFAULT_PUPIL_AGE if section.get("pupils_answer") is True else None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 25:
         # A bad setting must not let younger pupils answer: guardians answer instead.
         log.warning("bad consents.pupils_from_age ignored", value=repr(value))
