@@ -23,7 +23,7 @@ from channels.base import Channel, Envelope
 from gateway import metrics
 from gateway.config import Settings
 from gateway.delivery import notices, outcomes
-from gateway.delivery.models import Delivery, DeliveryChannel, DeliveryKind, DeliveryState
+from gateway.delivery.models import Delivery, DeliveryChannel, DeliveryState
 from gateway.delivery.notices import Loaded
 from gateway.delivery.render import Renderer
 from gateway.orm import utcnow
@@ -79,9 +79,10 @@ def decide(item: Loaded, configured: bool) -> tuple[str, str] | None:
         return DeliveryState.SUPERSEDED.value, "recalled"
     if item.expired:
         return DeliveryState.SUPERSEDED.value, "expired"
-    if item.delivery.kind == DeliveryKind.REMINDER.value:
-        # A consent reminder is moot once nothing is left to answer ("answered", "changed",
-        # "closed"; gateway.consents.asked), not when the thread was merely read.
+    if item.delivery.round > 0:
+        # A consent reminder (instant, or a line of a digest: kind digest, round > 0) is moot
+        # once nothing is left to answer ("answered", "changed", "closed";
+        # gateway.consents.asked), not when the thread was merely read.
         if item.no_longer_asked is not None:
             return DeliveryState.SUPERSEDED.value, item.no_longer_asked
     elif item.read:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from gateway.config import Settings
 from gateway.consents import asked as consent_asked
 from gateway.consents import links as consent_links
-from gateway.delivery.models import Delivery, DeliveryChannel, DeliveryKind
+from gateway.delivery.models import Delivery, DeliveryChannel
 from gateway.delivery.notice import Branding, Notice, PushTarget
 from gateway.delivery.subscriptions import active_targets
 from gateway.messaging.models import Attachment, Message, Participant, Thread, ThreadKind
@@ -183,7 +183,7 @@ async def _with_consents(
             answer_by=asked[key].request.deadline,
         )
         moot = None
-        if item.delivery.kind == DeliveryKind.REMINDER.value:
+        if item.delivery.round > 0:  # a reminder, instant or in a digest
             moot = consent_asked.no_longer_asked(asked[key], item.notice.message_id)
         found.append(replace(item, notice=notice, no_longer_asked=moot))
     return found

@@ -17,7 +17,6 @@ from gateway.delivery.models import (
     OPEN_STATES,
     SENT_STATES,
     Delivery,
-    DeliveryKind,
     DeliveryState,
 )
 from gateway.messaging.models import Message
@@ -51,7 +50,8 @@ async def settle_read(
     )
     await session.execute(
         update(Delivery)
-        # A waiting consent reminder stays: reading is not answering (it decides late).
-        .where(*mine, Delivery.state.in_(OPEN_STATES), Delivery.kind != DeliveryKind.REMINDER.value)
+        # A waiting consent reminder (round > 0, also as a digest line) stays: reading is
+        # not answering (it decides late).
+        .where(*mine, Delivery.state.in_(OPEN_STATES), Delivery.round == 0)
         .values(state=DeliveryState.SUPERSEDED.value, reason="read", updated_at=now)
     )

@@ -284,3 +284,43 @@ async def test_the_cron_job_plans_the_due_rounds(delivery_world: DeliveryWorld) 
         planned = await send_consent_reminders(ctx)
         assert planned == len(await _reminders(dw, posted)) > 0
         assert await send_consent_reminders(ctx) == 0
+
+
+async def test_a_reminder_in_a_digest_drops_out_once_answered_but_not_once_read(
+    delivery_world: DeliveryWorld,
+) -> None:
+    from gateway.delivery.digest import send_due  # noqa: PLC0415
+    from tests.delivery.test_calm import _runtime  # noqa: PLC0415
+
+    dw = delivery_world
+    posted, reader, answerer = await _two_guardian_request(
+        dw, offsets=[2 * DAY], left=dt.timedelta(days=1)
+    )
+    for person in (reader, answerer):
+        put = await dw.world.client.put(
+            "/v1/me/preferences",
+            json={"categories": {"reminder": {"email": "digest", "push": "off"}}},
+            headers=dw.world.headers(await _source_of(dw, person)),
+        )
+        assert put.status_code == 200, put.text
+    await _send_due(dw)
+    rows = await dw.deliveries(thread_id=posted.thread_id, round=1)
+    assert {r.person_id for r in rows} == {reader, answerer}
+    assert {(r.kind, r.state) for r in rows} == {("digest", "deferred")}
+    for person in (reader, answerer):
+        read = await dw.world.post(
+            f"/v1/inbox/threads/{posted.thread_id}/read", await _source_of(dw, person), {}
+        )
+        assert read.status_code == 200, read.text
+    await answer(dw.world, posted, answerer, posted.children[0], "yes")
+    later = max(r.not_before for r in rows) + dt.timedelta(seconds=1)
+    async with _runtime(dw) as runtime:
+        assert await send_due(runtime, later) == 1  # only the reader's digest
+    after = {
+        r.person_id: (r.state, r.reason)
+        for r in await dw.deliveries(thread_id=posted.thread_id, round=1)
+    }
+    assert after[answerer] == ("superseded", "answered")
+    assert after[reader][0] == "sent"
+    answerer_address = await _address_of(dw, answerer)
+    assert all(answerer_address not in m.recipients for m in dw.smtp.received)
