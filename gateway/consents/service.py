@@ -16,10 +16,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import msgspec
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audience.policy import check_send
@@ -152,22 +150,16 @@ async def create(
     if not actor.staff:
         raise Forbidden("only staff ask for consent")
     posting.check_attachment_count(data.attachments, settings.message_max_attachments)
-    try:
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-            if replayed is not None:
-                return msgspec.convert(replayed[1], ConsentAccepted)
-            accepted, asked = await _store(session, actor, data, settings)
-            idempotency.remember(session, actor, idem, 202, msgspec.to_builtins(accepted))
-    except IntegrityError:
-        # The same key raced in from a retry; the first one's answer is the answer.
-        if idem is None:
-            raise
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-        if replayed is None:
-            raise
-        return msgspec.convert(replayed[1], ConsentAccepted)
+    accepted, asked = await idempotency.once(
+        session,
+        actor,
+        idem,
+        status=202,
+        answer=ConsentAccepted,
+        store=lambda: _store(session, actor, data, settings),
+    )
+    if asked is None:
+        return accepted
     await events.publish(
         asked,
         {

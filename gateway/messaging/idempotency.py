@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import InvalidInput
@@ -21,6 +24,8 @@ from gateway.messaging.actors import Actor
 from gateway.messaging.models import IdempotencyKey
 from gateway.orm import utcnow
 
+A = TypeVar("A", bound=msgspec.Struct)
+S = TypeVar("S")
 TTL = dt.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
@@ -96,6 +101,39 @@ def remember(
             expires_at=now + TTL,
         )
     )
+
+
+async def once(
+    session: AsyncSession,
+    actor: Actor,
+    idem: Idempotency | None,
+    *,
+    status: int,
+    answer: type[A],
+    store: Callable[[], Awaitable[tuple[A, S]]],
+) -> tuple[A, S | None]:
+    """Run ``store`` in one transaction, once per key: (its answer, its extra).
+
+    With a key seen before, the first answer comes back and the extra is None (nothing
+    was stored, so nothing is to be announced). A retry racing in with the same key meets
+    the unique key; then the winner's answer is the answer.
+    """
+    try:
+        async with session.begin():
+            replayed = await replay(session, actor, idem)
+            if replayed is not None:
+                return msgspec.convert(replayed[1], answer), None
+            result, extra = await store()
+            remember(session, actor, idem, status, msgspec.to_builtins(result))
+    except IntegrityError:
+        if idem is None:
+            raise
+        async with session.begin():
+            replayed = await replay(session, actor, idem)
+        if replayed is None:
+            raise
+        return msgspec.convert(replayed[1], answer), None
+    return result, extra
 
 
 async def purge_expired(session: AsyncSession) -> int:

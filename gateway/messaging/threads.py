@@ -12,9 +12,7 @@ import uuid
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audience.policy import check_send
@@ -136,22 +134,16 @@ async def send(
 ) -> Accepted:
     """Start a thread; the answer once it is durable."""
     posting.check_attachment_count(data.attachments, settings.message_max_attachments)
-    try:
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-            if replayed is not None:
-                return msgspec.convert(replayed[1], Accepted)
-            accepted, seen_by = await _store(session, actor, data, settings)
-            idempotency.remember(session, actor, idem, 202, msgspec.to_builtins(accepted))
-    except IntegrityError:
-        # The same key raced in from a retry; the first one's answer is the answer.
-        if idem is None:
-            raise
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-        if replayed is None:
-            raise
-        return msgspec.convert(replayed[1], Accepted)
+    accepted, seen_by = await idempotency.once(
+        session,
+        actor,
+        idem,
+        status=202,
+        answer=Accepted,
+        store=lambda: _store(session, actor, data, settings),
+    )
+    if seen_by is None:
+        return accepted
     await events.publish(
         seen_by,
         {

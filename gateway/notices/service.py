@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-import msgspec
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audience.schemas import Recipient
@@ -58,28 +57,21 @@ async def create(
         raise Forbidden("daycare notices are sent by a child's guardians")
     draft = rules.shape(data)
     now = utcnow()
-    try:
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-            if replayed is not None:
-                return msgspec.convert(replayed[1], NoticeRead)
-            notice, custody, staff, message_id = await _store(
-                session, actor, draft, child_id=data.child_id, settings=settings, now=now
-            )
-            (read,) = await views.reads(
-                session, actor, [notice], custody={notice.child_id: custody}
-            )
-            idempotency.remember(session, actor, idem, 201, msgspec.to_builtins(read))
-            household = await placement.guardians(session, actor.municipality_id, [notice.child_id])
-    except IntegrityError:
-        # The same key raced in from a retry; the first one's answer is the answer.
-        if idem is None:
-            raise
-        async with session.begin():
-            replayed = await idempotency.replay(session, actor, idem)
-        if replayed is None:
-            raise
-        return msgspec.convert(replayed[1], NoticeRead)
+
+    async def store() -> tuple[NoticeRead, Stored]:
+        notice, custody, staff, message_id = await _store(
+            session, actor, draft, child_id=data.child_id, settings=settings, now=now
+        )
+        (read,) = await views.reads(session, actor, [notice], custody={notice.child_id: custody})
+        household = await placement.guardians(session, actor.municipality_id, [notice.child_id])
+        return read, (notice, staff, message_id, household)
+
+    read, stored = await idempotency.once(
+        session, actor, idem, status=201, answer=NoticeRead, store=store
+    )
+    if stored is None:
+        return read
+    notice, staff, message_id, household = stored
     if message_id is not None:
         await events.publish(
             staff,
@@ -90,6 +82,10 @@ async def create(
         {"type": EVENT, "notice_id": str(notice.id), "change": "created"},
     )
     return read
+
+
+# What creating a notice leaves to announce: the notice, its staff, its message, the household.
+Stored = tuple[DaycareNotice, list[uuid.UUID], uuid.UUID | None, dict[uuid.UUID, Any]]
 
 
 async def _store(
