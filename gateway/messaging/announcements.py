@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audience.schemas import Recipient
 from gateway.config import Settings
+from gateway.consents.models import ConsentRequest
 from gateway.db import bulk_insert
 from gateway.delivery import outbox
 from gateway.delivery.receipts import settle_read
@@ -180,6 +181,7 @@ async def feed(session: AsyncSession, actor: Actor) -> AnnouncementFeed:
             session, actor.municipality_id, {t.created_by for t, _ in rows}, viewer=actor
         )
         files = await attachments_of(session, actor.municipality_id, [m.id for m in posts.values()])
+        consents = await _consents_of(session, actor.municipality_id, list(creators))
     items = []
     for t, p in rows:
         post = posts.get(t.id)
@@ -201,9 +203,25 @@ async def feed(session: AsyncSession, actor: Actor) -> AnnouncementFeed:
                 comments_enabled=t.comments_enabled,
                 read=p.read_at is not None,
                 attachments=files.get(post.id, []),
+                consent_id=consents.get(t.id),
             )
         )
     return AnnouncementFeed(items=items)
+
+
+async def _consents_of(
+    session: AsyncSession, municipality_id: uuid.UUID, thread_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The consent request behind each of these threads, where there is one."""
+    if not thread_ids:
+        return {}
+    rows = await session.execute(
+        select(ConsentRequest.thread_id, ConsentRequest.id).where(
+            ConsentRequest.municipality_id == municipality_id,
+            ConsentRequest.thread_id.in_(thread_ids),
+        )
+    )
+    return {thread_id: consent_id for thread_id, consent_id in rows.tuples()}
 
 
 async def mark_read(session: AsyncSession, actor: Actor, thread_id: uuid.UUID) -> ReadState:

@@ -107,6 +107,7 @@ async def threads(session: AsyncSession, actor: Actor, query: InboxFilter) -> Th
             sender=None if t.sensitive else senders.get(t.created_by),
             institution_id=t.institution_id,
             category=t.category,
+            urgent=t.urgent,
             regarding=[uuid.UUID(c) for c in p.regarding],
             last_message_at=t.last_message_at,
             unread_count=p.unread_count,

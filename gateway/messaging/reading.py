@@ -92,6 +92,7 @@ async def thread(session: AsyncSession, actor: Actor, thread_id: uuid.UUID) -> T
         subject=found.subject,
         sensitive=found.sensitive,
         category=found.category,
+        urgent=found.urgent,
         reply_policy=found.reply_policy,
         hidden_recipients=found.hidden_recipients,
         institution_id=found.institution_id,

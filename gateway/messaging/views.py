@@ -38,6 +38,7 @@ class ThreadSummary(msgspec.Struct, kw_only=True):
     sender: PersonRef | None
     institution_id: uuid.UUID | None
     category: str
+    urgent: bool  # sent by staff as urgent: passes quiet hours and digests
     regarding: list[uuid.UUID]
     last_message_at: dt.datetime
     unread_count: int
@@ -78,6 +79,7 @@ class ThreadDetail(msgspec.Struct, kw_only=True):
     subject: str
     sensitive: bool
     category: str
+    urgent: bool
     reply_policy: str
     hidden_recipients: bool
     institution_id: uuid.UUID | None
@@ -143,6 +145,8 @@ class AnnouncementItem(msgspec.Struct, kw_only=True):
     comments_enabled: bool
     read: bool
     attachments: list[AttachmentRead]
+    # Set when the post is a consent request: answer it at /v1/consents/{consent_id}.
+    consent_id: uuid.UUID | None = None
 
 
 class AnnouncementFeed(msgspec.Struct, kw_only=True):

@@ -64,7 +64,7 @@ async def describe_self(
     ).one_or_none()
     if row is None:  # deactivated between the guard and here
         raise Unauthorized("the token's subject is not an active person of this gateway")
-    person, municipality = row.tuple()
+    person, municipality = row
     groups = await _groups(session, person.municipality_id, [person.id], today)
     institutions = await _institutions(session, person.municipality_id, [person.id], today)
     own = {place.id: place for place in institutions.get(person.id, [])}

@@ -82,6 +82,7 @@ async def test_asks_the_guardians_with_custody_each_about_their_own_children(wor
     feed = (await w.get("/v1/inbox/announcements", G1)).json()
     assert [item["id"] for item in feed["items"]] == [sent["thread_id"]]
     assert feed["items"][0]["category"] == "consent"
+    assert feed["items"][0]["consent_id"] == sent["consent_id"]  # where to answer it
     # Nobody else is listed to a guardian in the thread.
     detail = (await w.get(f"/v1/inbox/threads/{sent['thread_id']}", G1)).json()
     assert {p["id"] for p in detail["participants"]} == {str(teacher), await w.id_of(G1)}

@@ -68,6 +68,20 @@ async def test_teacher_sends_guardian_reads_and_teacher_sees_the_receipt(world: 
     assert refused.status_code == 403
 
 
+async def test_an_urgent_message_says_so_in_the_list_and_the_thread(world: World) -> None:
+    w = world
+    guardian = w.summary.guardian_two_children
+    calm = await w.send_to_class(subject="Madpakke")
+    urgent = await w.send_to_class(subject="Skolen lukker kl. 12", urgent=True)
+    page = (await w.get("/v1/inbox/threads", guardian)).json()
+    assert {t["id"]: t["urgent"] for t in page["items"]} == {
+        calm["thread_id"]: False,
+        urgent["thread_id"]: True,
+    }
+    detail = (await w.get(f"/v1/inbox/threads/{urgent['thread_id']}", guardian)).json()
+    assert detail["urgent"] is True
+
+
 async def test_reply_all_reaches_everyone_and_counts_unread(world: World) -> None:
     w = world
     guardian = w.summary.guardian_two_children
