@@ -66,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     auth_municipality_claim: str
     auth_acr_claim: str
     cors_origins: tuple[str, ...]
+    frame_ancestors: tuple[str, ...]
     rate_limit_per_minute: int
     rate_limit_writes_per_minute: int
     vapid_private_key: str | None = None
@@ -145,6 +146,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if values["database_url"] is None:
         values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'budstikke.db'}"
     values["cors_origins"] = values["cors_origins"] or ()
+    values["frame_ancestors"] = values["frame_ancestors"] or ()
     if values["auth_jwks_url"] is not None:
         for needed in ("auth_issuer", "auth_audience"):
             if not values[needed]:

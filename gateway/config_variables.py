@@ -186,6 +186,13 @@ CORE: tuple[Variable, ...] = (
         "from the browser. Unset: no CORS headers.",
     ),
     Variable(
+        "frame_ancestors",
+        parse_origins,
+        None,
+        "Comma-separated origins that may show the gateway's pages in a frame "
+        "(CSP `frame-ancestors`). Unset: only the gateway itself.",
+    ),
+    Variable(
         "rate_limit_per_minute",
         parse_int_between(0, 60_000),
         "600",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from gateway import migrate
+from gateway.auth.devtokens import dev_tokens_enabled
 from gateway.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -71,7 +72,13 @@ def run_embedded(settings: Settings, console: Console) -> None:
             children.append(_spawn(["inbound-smtp"], env))
         base = f"http://{settings.host}:{settings.port}"
         if _wait_ready(base, children, lambda: stopping):
-            _print_welcome(console, base, dev_mail=catcher is not None, inbound=inbound)
+            _print_welcome(
+                console,
+                base,
+                dev_mail=catcher is not None,
+                inbound=inbound,
+                demo_portal=dev_tokens_enabled(settings),
+            )
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.3)
         if not stopping:
@@ -140,13 +147,16 @@ def _inbound_address(env: dict[str, str], console: Console) -> str | None:
 def _load_demo_if_empty(settings: Settings, console: Console) -> None:
     import asyncio  # noqa: PLC0415
 
-    from gateway.roster.demo import write_demo_data  # noqa: PLC0415
+    import msgspec  # noqa: PLC0415
+
+    from gateway.roster.demo import SUMMARY_FILE, write_demo_data  # noqa: PLC0415
     from gateway.roster.report import print_import_report, run_import  # noqa: PLC0415
 
     if asyncio.run(_has_municipality(settings)):
         return
     folder = settings.data_dir / "demo-roster"
     summary = write_demo_data(folder, children=DEMO_CHILDREN, seed=1)
+    (folder / SUMMARY_FILE).write_bytes(msgspec.json.encode(summary))
     console.print(f"loading the demo municipality {summary.municipality_code} …")
     print_import_report(console, run_import(settings, folder, None, False, None))
 
@@ -221,12 +231,16 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def _print_welcome(console: Console, base: str, *, dev_mail: bool, inbound: str | None) -> None:
+def _print_welcome(
+    console: Console, base: str, *, dev_mail: bool, inbound: str | None, demo_portal: bool
+) -> None:
+    portal = f"  demo portal    {base}/demo   (be a teacher, a parent, a pupil …)\n"
     mail = f"  dev mail       {base}/dev/mail   (every mail the demo sends)\n" if dev_mail else ""
     if inbound is not None:
         mail += f"  inbound SMTP   {inbound}   (replies by email, bounces)\n"
     console.print(
         "\n[bold green]Budstikke is running.[/bold green]\n"
+        f"{portal if demo_portal else ''}"
         f"  API            {base}\n"
         f"  OpenAPI UI     {base}/schema\n"
         f"  OpenAPI JSON   {base}/schema/openapi.json\n"

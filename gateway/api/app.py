@@ -18,8 +18,10 @@ from gateway.api.audiences import AudiencesController
 from gateway.api.auth import auth_lifespan, provide_principal
 from gateway.api.consent_links import ConsentLinksController
 from gateway.api.consents import ConsentsController
+from gateway.api.demo import DemoController
 from gateway.api.devmail import DevMailController
 from gateway.api.events import EventsController
+from gateway.api.headers import security_headers
 from gateway.api.health import HealthController
 from gateway.api.inbox import InboxController
 from gateway.api.landing import LandingController
@@ -35,7 +37,9 @@ from gateway.api.resources import Resources, lifespan, provide_session
 from gateway.api.roster import RosterController
 from gateway.api.threads import ThreadsController
 from gateway.api.unsubscribe import UnsubscribeController
+from gateway.api.web import WebController
 from gateway.api.webhooks import WebhooksController
+from gateway.auth.devtokens import dev_tokens_enabled
 from gateway.config import Settings
 
 
@@ -87,9 +91,13 @@ def create_app(settings: Settings) -> Litestar:
             LandingController,
             UnsubscribeController,
             ConsentLinksController,
-            # The development mail catcher's pages exist only when it is on.
+            WebController,
+            # The development mail catcher's pages exist only when it is on, and the demo
+            # portal only where the gateway signs its own tokens.
             *([DevMailController] if settings.dev_mail else []),
+            *([DemoController] if dev_tokens_enabled(settings) else []),
         ],
+        before_send=[security_headers(settings)],
         lifespan=[lifespan(settings), auth_lifespan(settings)],
         cors_config=_cors(settings),
         dependencies={

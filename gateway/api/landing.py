@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
+from gateway.auth.devtokens import dev_tokens_enabled
 from gateway.config import Settings
 
 PAGE = """<!doctype html>
@@ -34,9 +35,12 @@ class LandingController(Controller):
     async def thread(
         self, thread_id: FromPath[uuid.UUID], settings: NamedDependency[Settings]
     ) -> Response[str] | Redirect:
-        """Redirect to the portal (``BUDSTIKKE_PORTAL_THREAD_URL``), else say where to read."""
+        """Redirect to the portal (``BUDSTIKKE_PORTAL_THREAD_URL``, or the demo portal in the
+        demo), else say where to read."""
         if settings.portal_thread_url:
             return Redirect(settings.portal_thread_url.replace("{thread_id}", str(thread_id)))
+        if dev_tokens_enabled(settings):  # the demo portal is the portal
+            return Redirect(f"/demo?thread={thread_id}")
         return Response(
             PAGE.format(thread=html.escape(str(thread_id))),
             media_type=MediaType.HTML,

@@ -10,4 +10,7 @@ step and foster parents and protected identities among them. See
 from gateway.roster.demo.summary import DemoSummary
 from gateway.roster.demo.writer import write_demo_data
 
-__all__ = ("DemoSummary", "write_demo_data")
+# ``budstikke run`` keeps the summary of the data it loaded beside the CSV files.
+SUMMARY_FILE = "summary.json"
+
+__all__ = ("SUMMARY_FILE", "DemoSummary", "write_demo_data")
