@@ -6,9 +6,6 @@ import json
 import os
 import signal
 import smtplib
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,14 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.e2e.embedded_process import free_port, start_run
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, dict[str, object]]:
@@ -35,29 +27,13 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 def test_run_starts_everything_with_demo_data_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    port, inbound_port = _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUDSTIKKE_")}
-    env.update(
-        BUDSTIKKE_DATA_DIR=str(tmp_path / "var"),
-        BUDSTIKKE_PORT=str(port),
-        BUDSTIKKE_INBOUND_SMTP_PORT=str(inbound_port),
+    port, inbound_port = free_port(), free_port()
+    process, output = start_run(
+        tmp_path / "var",
+        {"BUDSTIKKE_PORT": str(port), "BUDSTIKKE_INBOUND_SMTP_PORT": str(inbound_port)},
+        within=180,
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
     try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + 180
-        for line in process.stdout:
-            output.append(line)
-            if "Press Ctrl-C to stop." in line or time.monotonic() > deadline:
-                break
         assert "Budstikke is running." in "".join(output), "".join(output)
         status, body = _get(f"http://127.0.0.1:{port}/readyz")
         assert (status, body["status"]) == (200, "ready")
