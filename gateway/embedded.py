@@ -234,7 +234,7 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 def _print_welcome(
     console: Console, base: str, *, dev_mail: bool, inbound: str | None, demo_portal: bool
 ) -> None:
-    portal = f"  demo portal    {base}/demo   (be a teacher, a parent, a pupil …)\n"
+    portal = f"  demo portal    {base}/demo   (be a teacher or a parent)\n"
     mail = f"  dev mail       {base}/dev/mail   (every mail the demo sends)\n" if dev_mail else ""
     if inbound is not None:
         mail += f"  inbound SMTP   {inbound}   (replies by email, bounces)\n"

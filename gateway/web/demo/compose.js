@@ -163,9 +163,11 @@ export function composer(container, ctx) {
         check("urgent", "1", t("Urgent"), t("Notifies at once, also in quiet hours. Only for emergencies."), false)),
       h("div", {"data-kinds": "message"},
         check("sensitive", "1", t("Sensitive"), t("Readers must log in with MitID substantial; notifications hide the content."), false),
+        // Replies to the sender by default: a class's every "tak" reaching every family
+        // is the notification flood parents complain of.
         field("reply_policy", t("Replies"), h("select", {},
-          h("option", {value: "all"}, t("Everyone can reply to everyone")),
           h("option", {value: "sender"}, t("Replies only to me")),
+          h("option", {value: "all"}, t("Everyone can reply to everyone")),
           h("option", {value: "none"}, t("No replies"))))),
       h("div", {"data-kinds": "announcement"},
         check("important", "1", t("Important"), t("Shown at the top of the announcements."), false),
