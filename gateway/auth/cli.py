@@ -76,7 +76,7 @@ def api_key() -> None:
     "--permissions",
     required=True,
     callback=_permissions,
-    help="Comma-separated: send, roster, report.",
+    help="Comma-separated: send, roster, report, admin (audit log, export, erasure).",
 )
 @click.option(
     "--institution",

@@ -27,6 +27,9 @@ class Permission(enum.StrEnum):
     SEND = "send"
     ROSTER = "roster"
     REPORT = "report"
+    # The municipality's own oversight of its data: the audit log, a person's export
+    # (right of access) and erasure. Given to the municipality's administration only.
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,7 +221,7 @@ async def _consents_of(
             ConsentRequest.thread_id.in_(thread_ids),
         )
     )
-    return {thread_id: consent_id for thread_id, consent_id in rows.tuples()}
+    return {thread_id: consent_id for thread_id, consent_id in rows}
 
 
 async def mark_read(session: AsyncSession, actor: Actor, thread_id: uuid.UUID) -> ReadState:
