@@ -4,13 +4,15 @@
 import {problemDetails, problemText} from "./api.js";
 import {h, replace, uid} from "./dom.js";
 import {t, tn} from "./i18n.js";
+import {check, field, radio} from "./controls.js";
+import {defaultDeadline, optionKeys} from "./consent-options.js";
+import {previewText} from "./preview.js";
 import {remember, sentLinks, sentList} from "./sent.js";
+import {groupKind, institutionKind, roleName} from "./words.js";
 
 const PREVIEW_DELAY_MS = 350;
 const KINDS = ["message", "announcement", "consent"];
 const ROLES = ["guardians", "children", "staff"];
-const UNREACHABLE_SHOWN = 8;
-const RESERVED_KEYS = ["withdrawn", "pending", "conflicting", "expired"];
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -19,54 +21,6 @@ function uuid() {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function localInput(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-function defaultDeadline() {
-  const date = new Date(Date.now() + 14 * 24 * 3600 * 1000);
-  date.setHours(12, 0, 0, 0);
-  return localInput(date);
-}
-
-function groupKind(kind) {
-  switch (kind) {
-    case "class": return t("Class");
-    case "room": return t("Room");
-    case "year": return t("Year group");
-    case "club": return t("Club");
-    case "staff": return t("Staff group");
-    default: return t("Group");
-  }
-}
-
-function institutionKind(kind) {
-  return kind === "daycare" ? t("Daycare") : t("School");
-}
-
-function roleName(role) {
-  if (role === "guardians") return t("Parents");
-  if (role === "children") return t("Children and pupils");
-  return t("Staff");
-}
-
-function reasonText(reason) {
-  return reason === "no_guardian" ? t("no parent who can be reached") : t("no email address");
-}
-
-/** Option keys from labels: "Ja, gerne" → "ja-gerne"; unique, never a reserved word. */
-export function optionKeys(labels) {
-  const used = new Set();
-  return labels.map((label, index) => {
-    let key = label.toLowerCase().replace(/æ/g, "ae").replace(/ø/g, "oe").normalize("NFKD")
-      .replace(/[\u0300-\u036f]/g, "").replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 32);
-    if (!key || used.has(key) || RESERVED_KEYS.includes(key)) key = `option-${index + 1}`;
-    used.add(key);
-    return {key, label};
-  });
 }
 
 /**
@@ -80,36 +34,6 @@ export function composer(container, ctx) {
   const groups = ctx.me.groups || [];
   const institutions = ctx.me.institutions || [];
   const institutionName = (id) => (institutions.find((i) => i.id === id) || {}).name || "";
-
-  function choice(type, name, value, text, hint, checked) {
-    const id = uid(name);
-    const hintId = hint ? `${id}-hint` : null;
-    return h("div", {class: "check"},
-      h("input", {type, id, name, value, "aria-describedby": hintId, props: {checked: Boolean(checked)}}),
-      h("span", {class: "check-text"},
-        h("label", {for: id}, text),
-        hint ? h("span", {class: "check-hint", id: hintId}, hint) : null));
-  }
-
-  function check(name, value, text, hint, checked) {
-    return choice("checkbox", name, value, text, hint, checked);
-  }
-
-  function radio(name, value, text, checked, hint) {
-    return choice("radio", name, value, text, hint, checked);
-  }
-
-  function field(name, labelText, control, hint) {
-    const id = uid(name);
-    control.id = id;
-    control.name = name;
-    const hintId = hint ? `${id}-hint` : null;
-    if (hintId) control.setAttribute("aria-describedby", hintId);
-    return h("div", {class: "field", "data-field": name},
-      h("label", {for: id}, labelText),
-      hint ? h("span", {class: "hint", id: hintId}, hint) : null,
-      control);
-  }
 
   function kindPicker() {
     const labels = {message: t("Message"), announcement: t("Announcement"), consent: t("Consent request")};
@@ -313,38 +237,7 @@ export function composer(container, ctx) {
     }
     if (seq !== state.previewSeq) return;
     box.removeAttribute("aria-busy");
-    replace(box, previewText(found));
-  }
-
-  function previewText(found) {
-    const counts = found.counts;
-    const lines = [];
-    if (state.kind === "consent") {
-      lines.push(h("p", {class: "preview-count", "data-total": counts.children},
-        tn("Asks about {n} child", "Asks about {n} children", counts.children, {n: counts.children})));
-      lines.push(h("p", {}, tn("{n} parent with custody can answer.", "{n} parents with custody can answer.",
-        counts.guardians, {n: counts.guardians})));
-    } else if (counts.total === 0) {
-      lines.push(h("p", {class: "preview-count", "data-total": "0"}, t("This audience reaches nobody.")));
-    } else {
-      const parts = [];
-      if (counts.guardians) parts.push(tn("{n} parent", "{n} parents", counts.guardians, {n: counts.guardians}));
-      if (counts.children) parts.push(tn("{n} child", "{n} children", counts.children, {n: counts.children}));
-      if (counts.staff) parts.push(tn("{n} staff member", "{n} staff members", counts.staff, {n: counts.staff}));
-      lines.push(h("p", {class: "preview-count", "data-total": counts.total},
-        new Intl.ListFormat(document.documentElement.lang || "da", {type: "conjunction"}).format(parts)));
-    }
-    if (found.unreachable_total > 0) {
-      const shown = found.unreachable_children.slice(0, UNREACHABLE_SHOWN);
-      lines.push(h("p", {}, tn("{n} child whose parents cannot be reached by email:",
-        "{n} children whose parents cannot be reached by email:", found.unreachable_total, {n: found.unreachable_total})));
-      lines.push(h("ul", {}, shown.map((child) => h("li", {}, `${child.name} — ${reasonText(child.reason)}`)),
-        found.unreachable_total > shown.length
-          ? h("li", {}, t("and {n} more", {n: found.unreachable_total - shown.length})) : null));
-    } else if (counts.total > 0 && state.kind !== "consent" && counts.guardians > 0) {
-      lines.push(h("p", {class: "muted"}, t("Every family can be reached by email.")));
-    }
-    return lines;
+    replace(box, previewText(found, state.kind));
   }
 
   function problems() {

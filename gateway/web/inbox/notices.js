@@ -4,8 +4,10 @@
 // API: POST/GET /v1/notices, DELETE /v1/notices/{id}, POST /v1/notices/{id}/acknowledge,
 // GET /v1/institutions/{id}/notices. Live: SSE {"type": "daycare_notice", notice_id,
 // change}. Uses only ctx (see the issue 6 brief).
+import {renderDayList} from "./notice-day-list.js";
+import {noticeWords} from "./notice-words.js";
 import {
-  adoptPanelSheet, el, formats, onUnmount, problemErrors, todayIn, uid,
+  adoptPanelSheet, el, onUnmount, problemErrors, todayIn, uid,
 } from "./panels.css.js";
 
 const MAX_NOTE = 1000;
@@ -29,8 +31,7 @@ function newKey() {
 
 export async function renderNotices(ctx, container) {
   adoptPanelSheet(container);
-  const {t, tn} = ctx.i18n;
-  const f = formats(ctx);
+  const {t} = ctx.i18n;
   const me = ctx.me;
   const prefix = uid("notices");
   const daycares = new Set((me.institutions || []).filter((i) => i.kind === "daycare").map((i) => i.id));
@@ -45,40 +46,16 @@ export async function renderNotices(ctx, container) {
   container.append(section);
   const cleanups = [];
 
-  const when = (iso) => t("{date} at {time}", {date: f.shortDate(iso), time: f.time(iso)});
-  const kindLabel = (kind) => ({
-    sick: t("Sick"),
-    off: t("Time off"),
-    picked_up_by: t("Picked up by someone else"),
-  })[kind] || kind;
-  const headline = (notice) => {
-    const child = notice.child.name;
-    if (notice.kind === "sick") return t("{child} is sick", {child});
-    if (notice.kind === "off") return t("{child} has time off", {child});
-    if (notice.picked_up_by) return t("{child} is picked up by {name}", {child, name: notice.picked_up_by});
-    return t("{child} is picked up by someone else", {child});
-  };
-  const days = (notice) => {
-    const text = notice.from_date === notice.to_date
-      ? f.day(notice.from_date)
-      : t("{from} to {to}", {from: f.day(notice.from_date), to: f.day(notice.to_date)});
-    return notice.pickup_time ? text + ", " + t("at {time}", {time: notice.pickup_time}) : text;
-  };
-  const stateBadge = (notice) => {
-    if (notice.withdrawn_at) return el("span", {class: "bsp-badge bsp-badge-off"}, t("Withdrawn"));
-    if (notice.acknowledged) {
-      return el("span", {class: "bsp-badge bsp-badge-ok"},
-        t("Seen by {name} {when}", {name: notice.acknowledged.by.name, when: when(notice.acknowledged.at)}));
-    }
-    return el("span", {class: "bsp-badge bsp-badge-wait"}, t("Not seen yet"));
-  };
+  const {when, kindLabel, headline, days, stateBadge} = noticeWords(ctx);
 
   const parts = [el("h2", {id: `${prefix}-title`}, t("Daycare notices"))];
   section.replaceChildren(...parts);
 
   try {
     if (children.length) await guardianPart();
-    for (const place of staffPlaces) await staffPart(place);
+    for (const place of staffPlaces) {
+      await renderDayList(ctx, section, place, {prefix, cleanups});
+    }
   } catch (error) {
     ctx.showError(section, error);
   }
@@ -352,91 +329,4 @@ export async function renderNotices(ctx, container) {
   }
 
   // ----- staff -----
-
-  async function staffPart(place) {
-    const head = `${prefix}-day-${place.id}`;
-    const dateId = `${prefix}-date-${place.id}`;
-    const date = el("input", {type: "date", id: dateId, value: todayIn()});
-    const list = el("div", {});
-    const counts = el("p", {class: "bsp-muted"});
-    const part = el("div", {class: "bsp-day"},
-      el("h3", {id: head}, t("Notices for {place}", {place: place.name})),
-      el("div", {class: "bsp-row"},
-        el("div", {class: "bsp-field"}, el("label", {for: dateId}, t("Day")), date)),
-      counts, list);
-    section.append(part);
-    let day = null;
-    const load = async () => {
-      day = await ctx.api.get(
-        `/v1/institutions/${encodeURIComponent(place.id)}/notices?date=${encodeURIComponent(date.value || todayIn())}`);
-    };
-    const show = () => {
-      const total = Object.values(day.counts || {}).reduce((sum, n) => sum + n, 0);
-      counts.textContent = [
-        tn("{n} notice", "{n} notices", total, {n: total}),
-        ...Object.entries(day.counts || {}).filter(([, n]) => n).map(([kind, n]) => `${kindLabel(kind)}: ${n}`),
-      ].join(" · ");
-      if (!day.items.length) {
-        list.replaceChildren(el("p", {class: "bsp-muted"}, t("No notices for this day.")));
-        return;
-      }
-      const groups = new Map();
-      for (const item of day.items) {
-        const key = item.group ? item.group.name : t("No room");
-        if (!groups.has(key)) groups.set(key, []);
-        groups.get(key).push(item);
-      }
-      list.replaceChildren(...[...groups].map(([group, items], index) => {
-        const groupId = `${head}-g${index}`;
-        return el("div", {},
-          el("h4", {id: groupId}, group),
-          el("ul", {class: "bsp-list", "aria-labelledby": groupId}, items.map(staffItem)));
-      }));
-    };
-    const staffItem = (notice) => {
-      const itemId = `${head}-n-${notice.id}`;
-      const ack = !notice.acknowledged
-        ? el("button", {
-          type: "button",
-          on: {click: async (event) => {
-            const button = event.currentTarget;
-            button.disabled = true;
-            try {
-              await ctx.api.post(`/v1/notices/${encodeURIComponent(notice.id)}/acknowledge`, {});
-              ctx.announce(t("Marked as seen: {what}", {what: headline(notice)}));
-              await load();
-              show();
-              const badge = list.querySelector(`#${CSS.escape(itemId)}-state`);
-              if (badge) badge.focus();
-            } catch (error) {
-              button.disabled = false;
-              ctx.showError(list, error);
-            }
-          }},
-        }, t("Mark as seen"), el("span", {class: "bsp-vh"}, `: ${headline(notice)}`))
-        : null;
-      return el("li", {"data-notice": notice.id},
-        el("article", {class: "bsp-card", "aria-labelledby": itemId},
-          el("h5", {id: itemId, class: notice.withdrawn_at ? "bsp-withdrawn" : null}, headline(notice)),
-          el("p", {}, days(notice)),
-          notice.note ? el("p", {}, t("Note: {note}", {note: notice.note})) : null,
-          el("p", {class: "bsp-meta"},
-            el("span", {}, t("Sent by {name}", {name: notice.sent_by.name})),
-            el("span", {}, when(notice.created_at))),
-          el("p", {class: "bsp-status", id: `${itemId}-state`, tabindex: "-1"}, stateBadge(notice)),
-          ack ? el("div", {class: "bsp-actions"}, ack) : null));
-    };
-    date.addEventListener("change", () => load().then(show).catch((error) => ctx.showError(list, error)));
-    await load();
-    show();
-    cleanups.push(ctx.onEvent((event) => {
-      if (event.type !== "daycare_notice" && event.type !== "resync") return;
-      const known = new Set(day.items.map((item) => item.id));
-      load().then(() => {
-        show();
-        const fresh = day.items.find((item) => item.id === event.notice_id);
-        if (fresh && !known.has(fresh.id)) ctx.announce(t("New notice: {what}", {what: headline(fresh)}));
-      }).catch(() => {});
-    }));
-  }
 }
