@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from gateway.auth.cli import api_key, token
+from gateway.backup_cli import backup, restore
 from gateway.config import Settings, load_settings, markdown_table
 from gateway.errors import ConfigError, GatewayError
+from gateway.people.cli_data import erase_person_command, export_person_command
 from gateway.vapid_cli import vapid_keys
 
 console = Console(stderr=True)
@@ -180,6 +182,10 @@ def config(markdown: bool) -> None:
 main.add_command(api_key)
 main.add_command(token)
 main.add_command(vapid_keys)
+main.add_command(backup)
+main.add_command(restore)
+main.add_command(export_person_command)
+main.add_command(erase_person_command)
 
 
 class _RichProgress:

@@ -29,6 +29,7 @@ from gateway.api.me import MeController
 from gateway.api.messages import MessagesController
 from gateway.api.metrics import MetricsController
 from gateway.api.notices import NoticesController
+from gateway.api.people_data import PeopleDataController
 from gateway.api.preferences import NotificationDefaultsController, PreferencesController
 from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.push import PushController
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
             PushController,
             ReportsController,
             NoticesController,
+            PeopleDataController,
             LandingController,
             UnsubscribeController,
             ConsentLinksController,

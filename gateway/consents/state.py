@@ -30,7 +30,7 @@ from gateway.consents.models import (
     ConsentChild,
     ConsentRequest,
 )
-from gateway.roster.models import Guardianship, Person
+from gateway.roster.models import ERASED_SOURCE_PREFIX, Guardianship, Person
 
 PENDING = "pending"
 CONFLICTING = "conflicting"
@@ -161,11 +161,13 @@ async def states(
     children = await children_of(session, request)
     who = await answerers(session, request, children, today)
     answers = await counting_answers(session, request)
+    erased = await erased_answerers(session, request, answers)
     closed = now >= request.deadline
     result: list[ChildState] = []
     for child in children:
         mine = answers.get(child, {})
-        allowed = who.get(child, frozenset())
+        # An erased guardian's answer stays the record it was (docs/data-control.md).
+        allowed = who.get(child, frozenset()) | (erased & mine.keys())
         result.append(
             ChildState(
                 child_id=child,
@@ -175,6 +177,26 @@ async def states(
             )
         )
     return result
+
+
+async def erased_answerers(
+    session: AsyncSession,
+    request: ConsentRequest,
+    answers: dict[uuid.UUID, dict[uuid.UUID, str]],
+) -> frozenset[uuid.UUID]:
+    """Those among the answerers who have since been erased (they no longer have custody
+    in the roster, but what they answered while they did still counts)."""
+    people = {person for per_child in answers.values() for person in per_child}
+    if not people:
+        return frozenset()
+    rows = await session.scalars(
+        select(Person.id).where(
+            Person.municipality_id == request.municipality_id,
+            Person.id.in_(people),
+            Person.source_id.startswith(ERASED_SOURCE_PREFIX),
+        )
+    )
+    return frozenset(rows)
 
 
 async def waiting(

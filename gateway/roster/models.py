@@ -119,6 +119,10 @@ class Group(Base, Timestamps):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+# An erased person's source id (gateway.people.erasure): no roster record can match it.
+ERASED_SOURCE_PREFIX = "erased:"
+
+
 class Person(Base, Timestamps):
     """A child, guardian or member of staff."""
 
