@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from gateway.audit.cli import audit
 from gateway.auth.cli import api_key, token
 from gateway.backup_cli import backup, restore
 from gateway.config import Settings, load_settings, markdown_table
@@ -186,6 +187,7 @@ main.add_command(backup)
 main.add_command(restore)
 main.add_command(export_person_command)
 main.add_command(erase_person_command)
+main.add_command(audit)
 
 
 class _RichProgress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.audience.models import PersonBlock
+from gateway.audit.models import AuditEvent
 from gateway.auth.models import ApiKey
 from gateway.consents.models import (
     ConsentAnswer,
@@ -41,6 +42,7 @@ __all__ = (
     "Affiliation",
     "ApiKey",
     "Attachment",
+    "AuditEvent",
     "AutoReply",
     "Base",
     "ConsentAnswer",

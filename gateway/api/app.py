@@ -15,6 +15,7 @@ import gateway
 from gateway.api.actors import provide_actor, provide_events
 from gateway.api.announcements import AnnouncementsController
 from gateway.api.audiences import AudiencesController
+from gateway.api.audit import AuditController
 from gateway.api.auth import auth_lifespan, provide_principal
 from gateway.api.consent_links import ConsentLinksController
 from gateway.api.consents import ConsentsController
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
             ReportsController,
             NoticesController,
             PeopleDataController,
+            AuditController,
             LandingController,
             UnsubscribeController,
             ConsentLinksController,

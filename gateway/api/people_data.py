@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires
 from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.audit import AuditActor
 from gateway.auth.principals import Permission, SystemPrincipal
 from gateway.config import Settings
 from gateway.errors import Forbidden, InvalidInput
@@ -88,7 +89,12 @@ class PeopleDataController(Controller):
         self, person_id: FromPath[uuid.UUID], principal: Key, session: Session
     ) -> dict[str, Any]:
         _whole_municipality(principal)
-        return await export_person(session, principal.municipality_id, person_id)
+        return await export_person(
+            session,
+            principal.municipality_id,
+            person_id,
+            by=AuditActor.api_key(principal.key_id),
+        )
 
     @post(
         "/{person_id:uuid}/erase",
@@ -114,5 +120,11 @@ class PeopleDataController(Controller):
                 "the confirmation must be the id of the person to erase",
                 ["confirm: not the person in the path"],
             )
-        report = await erase_person(session, settings, principal.municipality_id, person_id)
+        report = await erase_person(
+            session,
+            settings,
+            principal.municipality_id,
+            person_id,
+            by=AuditActor.api_key(principal.key_id),
+        )
         return ErasureRead(erased=True, **dataclasses.asdict(report))

@@ -20,6 +20,7 @@ import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.audit import AuditActor, record
 from gateway.auth.models import ApiKey
 from gateway.auth.principals import Permission, SystemPrincipal
 from gateway.errors import InvalidInput, NotFound, Unauthorized
@@ -89,8 +90,12 @@ async def create_api_key(
     name: str,
     permissions: Iterable[str],
     institutions: Sequence[str] = (),
+    actor: AuditActor = AuditActor.cli(),  # noqa: B008 - frozen
 ) -> CreatedApiKey:
-    """Create a key for the municipality, optionally narrowed to some institutions."""
+    """Create a key for the municipality, optionally narrowed to some institutions.
+
+    ``actor`` is who the audit log names (the CLI is the only way to make keys today).
+    """
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("the key's name must be 1 to 200 characters")
@@ -111,6 +116,19 @@ async def create_api_key(
     )
     session.add(row)
     await session.flush()
+    await record(
+        session,
+        municipality_id=municipality.id,
+        actor=actor,
+        action="api_key.create",
+        target_kind="api_key",
+        target_id=row.id,
+        detail={
+            "prefix": prefix,
+            "permissions": sorted(granted),
+            "institutions": len(scope),
+        },
+    )
     info = _info(row, municipality.code, sorted(scope))
     return CreatedApiKey(info=info, key=f"{KEY_SCHEME}_{prefix}_{secret}")
 
@@ -167,9 +185,14 @@ async def list_api_keys(
 
 
 async def revoke_api_key(
-    session: AsyncSession, prefix: str, *, now: dt.datetime | None = None
+    session: AsyncSession,
+    prefix: str,
+    *,
+    now: dt.datetime | None = None,
+    actor: AuditActor = AuditActor.cli(),  # noqa: B008 - frozen
 ) -> ApiKeyInfo:
-    """Revoke the key with this prefix; revoking twice keeps the first time."""
+    """Revoke the key with this prefix; revoking twice keeps the first time (and one
+    audit event)."""
     found = (
         await session.execute(
             select(ApiKey, Municipality.code)
@@ -182,6 +205,16 @@ async def revoke_api_key(
     row, code = found
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
+        await record(
+            session,
+            municipality_id=row.municipality_id,
+            actor=actor,
+            action="api_key.revoke",
+            target_kind="api_key",
+            target_id=row.id,
+            detail={"prefix": row.prefix},
+            at=row.revoked_at,
+        )
         await session.flush()
     names = await _institution_names(session, set(row.institution_ids))
     return _info(row, code, sorted(names.get(value, value) for value in row.institution_ids))
@@ -198,7 +231,33 @@ def _split(key: str) -> tuple[str, str]:
 
 
 async def _touch(session: AsyncSession, row: ApiKey, now: dt.datetime) -> None:
-    if row.last_used_at is not None and now - row.last_used_at < TOUCH_INTERVAL:
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if row.last_used_at is None or row.last_used_at < hour:
+        # The first use in a clock hour (UTC) goes to the audit log: a per-request event
+        # would drown the log. Conditional on the hour, so across processes exactly one
+        # request wins the write and records it.
+        won = await session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == row.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < hour),
+            )
+            .values(last_used_at=now, updated_at=ApiKey.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(won, "rowcount", 0):
+            await record(
+                session,
+                municipality_id=row.municipality_id,
+                actor=AuditActor.api_key(row.id),
+                action="api_key.use",
+                target_kind="api_key",
+                target_id=row.id,
+                detail={"prefix": row.prefix},
+                at=now,
+            )
+        return
+    if now - row.last_used_at < TOUCH_INTERVAL:
         return
     # Conditional, so that concurrent requests in other processes write once, not N
     # times; ``updated_at`` is kept because using a key does not change it.

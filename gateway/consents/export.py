@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.config import Settings
 from gateway.consents import results
 from gateway.consents.schemas import ResultsRead
@@ -72,4 +73,16 @@ async def export(
 ) -> tuple[bytes, str]:
     """``GET /v1/consents/{id}/results.csv``: the file and its download name (staff)."""
     found, zone = await results.results_and_zone(session, actor, consent_id, settings=settings)
-    return to_csv(found, zone), file_name(found)
+    content = to_csv(found, zone)
+    # After the access checks passed, and committed before a byte of the file leaves.
+    async with session.begin():
+        await audit.record(
+            session,
+            municipality_id=actor.municipality_id,
+            actor=audit.AuditActor.person(actor.person_id),
+            action="consent.export",
+            target_kind="consent_request",
+            target_id=found.consent_id,
+            detail={"version": found.version, "rows": len(found.children)},
+        )
+    return content, file_name(found)

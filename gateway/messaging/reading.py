@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import webhooks
+from gateway import audit, webhooks
 from gateway.delivery.receipts import settle_read
 from gateway.errors import NotFound
 from gateway.messaging import access
@@ -42,11 +42,23 @@ async def attachments_of(
     return found
 
 
-async def thread(session: AsyncSession, actor: Actor, thread_id: uuid.UUID) -> ThreadDetail:
+async def thread(
+    session: AsyncSession, actor: Actor, thread_id: uuid.UUID, *, audited: bool = True
+) -> ThreadDetail:
     """The thread with the messages and participants the caller may see."""
     async with session.begin():
         found, me = await access.entry(session, actor, thread_id)
         await access.require_assurance(session, actor, found)
+        # A person's export reads their threads as them; it is logged as the export.
+        if found.sensitive and audited:
+            await audit.record(
+                session,
+                municipality_id=actor.municipality_id,
+                actor=audit.AuditActor.person(actor.person_id),
+                action="thread.sensitive_read",
+                target_kind="thread",
+                target_id=found.id,
+            )
         messages = list(
             (
                 await session.scalars(

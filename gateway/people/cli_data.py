@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.audit import AuditActor
 from gateway.config import Settings, load_settings
 from gateway.db import create_engine, session_factory
 from gateway.errors import ConfigError, GatewayError
@@ -97,7 +98,7 @@ def export_person_command(person: str, municipality_code: str | None, out: Path 
         municipality_id, person_id, _source = await find_any_person(
             session, person, municipality_code=municipality_code
         )
-        return await export_person(session, municipality_id, person_id)
+        return await export_person(session, municipality_id, person_id, by=AuditActor.cli())
 
     held = _run(work)
     text = json.dumps(held, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -128,7 +129,9 @@ def erase_person_command(person: str, municipality_code: str | None, yes: bool) 
         municipality_id, person_id, source_id = await find_any_person(
             session, person, municipality_code=municipality_code
         )
-        report = await erase_person(session, settings, municipality_id, person_id)
+        report = await erase_person(
+            session, settings, municipality_id, person_id, by=AuditActor.cli()
+        )
         return (
             f"erased {source_id} (id {person_id}): {report.messages} messages and "
             f"{report.threads} subjects replaced, {report.attachments} files deleted, "

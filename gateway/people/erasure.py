@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.audience.models import PersonBlock
 from gateway.config import Settings
 from gateway.consents.models import ConsentAnswer
@@ -79,7 +80,12 @@ class ErasureReport:
 
 
 async def erase_person(
-    session: AsyncSession, settings: Settings, municipality_id: uuid.UUID, person_id: uuid.UUID
+    session: AsyncSession,
+    settings: Settings,
+    municipality_id: uuid.UUID,
+    person_id: uuid.UUID,
+    *,
+    by: audit.AuditActor,
 ) -> ErasureReport:
     """Anonymise the person in one transaction; NotFound when not in the municipality.
 
@@ -97,6 +103,14 @@ async def erase_person(
         )
         if person is None:
             raise NotFound("no such person")
+        await audit.record(
+            session,
+            municipality_id=municipality_id,
+            actor=by,
+            action="person.erase",
+            target_kind="person",
+            target_id=person.id,
+        )
         addresses = list(
             (
                 await session.scalars(

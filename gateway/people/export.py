@@ -28,6 +28,7 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.audience.models import PersonBlock
 from gateway.consents.models import ConsentAnswer, ConsentVersion
 from gateway.delivery.models import Delivery, PushSubscription
@@ -63,6 +64,7 @@ async def export_person(
     municipality_id: uuid.UUID,
     person_id: uuid.UUID,
     *,
+    by: audit.AuditActor,
     now: dt.datetime | None = None,
 ) -> Json:
     """Everything held about the person, JSON-ready; NotFound when not in the municipality.
@@ -76,6 +78,14 @@ async def export_person(
         )
         if person is None:
             raise NotFound("no such person")
+        await audit.record(
+            session,
+            municipality_id=municipality_id,
+            actor=by,
+            action="person.export",
+            target_kind="person",
+            target_id=person.id,
+        )
         actor = Actor(
             person_id=person.id,
             municipality_id=municipality_id,
@@ -128,7 +138,7 @@ async def _threads(
     found = []
     for thread_id in thread_ids:
         try:
-            found.append(await reading.thread(session, actor, thread_id))
+            found.append(await reading.thread(session, actor, thread_id, audited=False))
         except NotFound:  # a scheduled announcement not yet published: not theirs yet
             continue
     return found

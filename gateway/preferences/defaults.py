@@ -23,6 +23,7 @@ from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.auth.principals import SystemPrincipal, ensure_in_key_scope, ensure_tenant
 from gateway.errors import InvalidInput, NotFound
 from gateway.people.service import current
@@ -121,6 +122,15 @@ async def replace_defaults(
         institution = await _institution(session, principal, institution_id, lock=True)
         # A new dict, so the JSON column sees the change; other keys stay as they are.
         institution.settings = {**(institution.settings or {}), DEFAULTS_KEY: stored}
+        await audit.record(
+            session,
+            municipality_id=institution.municipality_id,
+            actor=audit.AuditActor.api_key(principal.key_id),
+            action="notification_defaults.change",
+            target_kind="institution",
+            target_id=institution.id,
+            detail={"categories": sorted(stored)},
+        )
         await session.flush()
         return _read(institution)
 

@@ -22,6 +22,7 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.auth.principals import PersonPrincipal
 from gateway.config import Settings
 from gateway.config_values import DAYS
@@ -80,6 +81,19 @@ async def update_preferences(
     async with session.begin():
         await _store_modes(session, principal, modes)
         await _store_schedule(session, principal, schedule)
+        await audit.record(
+            session,
+            municipality_id=principal.municipality_id,
+            actor=audit.AuditActor.person(principal.person_id),
+            action="preferences.change",
+            target_kind="person",
+            target_id=principal.person_id,
+            detail={
+                "modes": len(modes),
+                "categories": sorted({category for category, _ in modes}),
+                "schedule": sorted(schedule),
+            },
+        )
         return await _document(session, principal, settings)
 
 

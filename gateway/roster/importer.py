@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.audit import AuditActor
 from gateway.db import session_factory
 from gateway.roster.oneroster import read_oneroster
 from gateway.roster.records import SyncReport
@@ -69,6 +70,7 @@ async def import_oneroster(
                 dry_run=dry_run,
                 on_progress=on_sync_progress,
                 refused=read.rejected,
+                actor=AuditActor.cli(),
             )
         except BaseException:
             await transaction.rollback()

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.errors import ImportFailed
 from gateway.orm import new_id, utcnow
 from gateway.roster.changes import Changes
@@ -42,11 +43,15 @@ async def sync_roster(
     dry_run: bool = False,
     on_progress: Progress | None = None,
     refused: Sequence[str] = (),
+    actor: audit.AuditActor = audit.AuditActor.system(),  # noqa: B008 - frozen
+    audit_action: audit.Action = "roster.import",
 ) -> SyncReport:
     """Apply ``batch``; return what changed and which records were refused.
 
     ``refused`` lists what the source itself refused before the sync (``"origin:
     reason"``); they lead the report's ``rejected`` and count in the ImportRun.
+    ``actor`` and ``audit_action`` name the run in the audit log (one event per run,
+    with counts; a caller that rolls back takes the event with it).
     """
     started = utcnow()
     municipality = await _municipality(session, batch, municipality_code)
@@ -71,19 +76,39 @@ async def sync_roster(
     await sync.write(session)
     await _refresh_statistics(session, sync.report)
     sync.report.dry_run = dry_run
-    session.add(
-        ImportRun(
-            municipality_id=municipality.id,
-            source=source[:500],
-            modes={kind: mode.value for kind, mode in batch.modes.items()},
-            counts={kind: {**_as_dict(c)} for kind, c in sync.report.counts.items()},
-            rejected=len(sync.report.rejected),
-            started_at=started,
-            finished_at=utcnow(),
-        )
+    run = ImportRun(
+        id=new_id(),
+        municipality_id=municipality.id,
+        source=source[:500],
+        modes={kind: mode.value for kind, mode in batch.modes.items()},
+        counts={kind: {**_as_dict(c)} for kind, c in sync.report.counts.items()},
+        rejected=len(sync.report.rejected),
+        started_at=started,
+        finished_at=utcnow(),
+    )
+    session.add(run)
+    await audit.record(
+        session,
+        municipality_id=municipality.id,
+        actor=actor,
+        action=audit_action,
+        target_kind="import_run",
+        target_id=run.id,
+        detail=_audit_detail(sync.report),
     )
     await session.flush()
     return sync.report
+
+
+def _audit_detail(report: SyncReport) -> dict[str, object]:
+    """Counts only: what changed per kind (zeros left out) and how many were refused."""
+    changed = {
+        f"{kind}.{name}": value
+        for kind, counts in report.counts.items()
+        for name, value in _as_dict(counts).items()
+        if value and name != "unchanged"
+    }
+    return {"changed": changed, "rejected": len(report.rejected)}
 
 
 _TABLES_OF_KIND = {

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from gateway.audit import AuditActor
 from gateway.auth.principals import SystemPrincipal
 from gateway.db import chunks
 from gateway.errors import Conflict, Forbidden, InvalidInput, LimitExceeded
@@ -98,6 +99,8 @@ async def upsert_roster(
                 default_time_zone=default_time_zone,
                 municipality_code=principal.municipality_code,
                 refused=[f"items[{index}]: {reason}" for index, reason in refused.items()],
+                actor=AuditActor.api_key(principal.key_id),
+                audit_action="roster.upsert",
             )
             report.rejected.sort(key=_item_number)
             if len({_item_number(line) for line in report.rejected}) == len(items):

@@ -109,9 +109,7 @@ async def test_non_admin_callers_cannot_erase(world: World) -> None:
     assert (await w.person(scene.guardian)).active
 
 
-async def test_the_cli_erases_only_with_yes(
-    world: World, tmp_path: Path, monkeypatch: Any
-) -> None:
+async def test_the_cli_erases_only_with_yes(world: World, tmp_path: Path, monkeypatch: Any) -> None:
     w = world
     scene = await build_scene(w)
     monkeypatch.setenv("BUDSTIKKE_DATABASE_URL", w.settings.database_url)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
+from gateway.audit import AuditEvent
+from gateway.db import session_factory
+from gateway.messaging.models import Thread
 from gateway.people.cli_data import export_person_command
 from tests.integration import messaging_world
 from tests.integration.messaging_world import EMAIL, World
@@ -112,3 +117,18 @@ async def _invoke(command: Any, args: list[str]) -> Any:
     import anyio.to_thread  # noqa: PLC0415
 
     return await anyio.to_thread.run_sync(lambda: CliRunner().invoke(command, args))
+
+
+async def test_an_export_is_logged_as_the_export_not_as_the_persons_reads(world: World) -> None:
+    w = world
+    scene = await build_scene(w)
+    async with session_factory(w.engine)() as session, session.begin():
+        thread = await session.get(Thread, uuid.UUID(scene.thread_id))
+        assert thread is not None
+        thread.sensitive = True  # the export reads it as the guardian, at level high
+    assert (await _export(w, admin(scene), scene.guardian_id)).status_code == 200
+    async with session_factory(w.engine)() as session:
+        events = list(await session.scalars(select(AuditEvent).order_by(AuditEvent.at)))
+    exports = [e for e in events if e.action == "person.export"]
+    assert [(e.actor_kind, str(e.target_id)) for e in exports] == [("api_key", scene.guardian_id)]
+    assert not any(e.action == "thread.sensitive_read" for e in events)
