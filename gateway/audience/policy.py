@@ -30,90 +30,45 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, null, or_, select, union_all
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.audience.links import CHILD_ROLES, STAFF_ROLES, AnySelect, AnyUnion, Ids, Links
+from gateway.audience.family_reach import check_family_reach
+from gateway.audience.institution_scope import check_inside
+from gateway.audience.links import Links
 from gateway.audience.models import PersonBlock
-from gateway.audience.schemas import (
-    Audience,
-    GroupAudience,
-    GuardiansOf,
-    InstitutionAudience,
-    People,
-    Recipient,
-    YearAudience,
+from gateway.audience.refusals import (
+    NO_SENDER,
+    OUTSIDE,
+    OWN_CHILDREN_ONLY,
+    PEOPLE_ONLY,
+    UNREACHABLE,
 )
-from gateway.audience.settings import AudienceRules, rules_from
-from gateway.dialect import among
+from gateway.audience.schemas import Audience, People, Recipient
+from gateway.audience.senders import AFFILIATION_STAFF_ROLES, ALL_ROLES, Sender, load_sender
 from gateway.errors import Forbidden, LimitExceeded
-from gateway.roster.models import (
-    Affiliation,
-    Group,
-    Guardianship,
-    Institution,
-    MemberRole,
-    Membership,
-    Municipality,
-    Person,
-    PersonKind,
+from gateway.roster.models import PersonKind
+
+# The refusals and roles live in their own modules; they stay importable from here.
+__all__ = (
+    "AFFILIATION_STAFF_ROLES",
+    "ALL_ROLES",
+    "DEFAULT_TIME_ZONE",
+    "NO_SENDER",
+    "OUTSIDE",
+    "OWN_CHILDREN_ONLY",
+    "PEOPLE_ONLY",
+    "UNREACHABLE",
+    "check_reach",
+    "check_scope",
+    "check_send",
 )
 
-UNREACHABLE = "one or more of the recipients cannot be reached by you"
-PEOPLE_ONLY = "guardians and pupils can only address people directly (a 'people' target)"
-OWN_CHILDREN_ONLY = "a thread can only be marked as regarding your own children"
-OUTSIDE = "the audience names a group, institution or child outside your institutions"
-NO_SENDER = "this account cannot start threads"
-
-# The staff role an affiliation's OneRoster role amounts to, as the importer maps
-# enrollments; ``broadcast_roles`` may name either.
-AFFILIATION_STAFF_ROLES = {
-    "teacher": MemberRole.TEACHER.value,
-    "proctor": MemberRole.TEACHER.value,
-    "counselor": MemberRole.TEACHER.value,
-    "aide": MemberRole.PEDAGOGUE.value,
-    "administrator": MemberRole.LEADER.value,
-    "principal": MemberRole.LEADER.value,
-    "siteAdministrator": MemberRole.LEADER.value,
-    "districtAdministrator": MemberRole.LEADER.value,
-    "systemAdministrator": MemberRole.ADMIN.value,
-}
-ALL_ROLES = tuple(MemberRole)
 # The day rosters are read on when the caller does not say.
 DEFAULT_TIME_ZONE = "Europe/Copenhagen"
-
-
-@dataclass(frozen=True, slots=True)
-class _Sender:
-    id: uuid.UUID
-    kind: str
-    municipality: AudienceRules
-    # Per institution the sender belongs to (a guardian: their children's institutions).
-    rules: dict[uuid.UUID, AudienceRules]
-    # Staff only: the roles they hold at each institution.
-    roles: dict[uuid.UUID, frozenset[str]]
-
-    @property
-    def limit(self) -> int:
-        if not self.rules:
-            return self.municipality.recipient_limit
-        return min(rules.recipient_limit for rules in self.rules.values())
-
-    @property
-    def may_broadcast(self) -> bool:
-        return self.kind == PersonKind.STAFF and any(
-            self.roles.get(institution, frozenset()) & rules.broadcast_roles
-            for institution, rules in self.rules.items()
-        )
-
-    def allowing(self, permission: str) -> set[uuid.UUID]:
-        """The sender's institutions whose rules turn ``permission`` on."""
-        return {i for i, rules in self.rules.items() if getattr(rules, permission)}
 
 
 async def check_send(
@@ -132,7 +87,7 @@ async def check_send(
     Raises Forbidden (never naming anyone) or LimitExceeded(limit="recipient_limit").
     """
     links = Links(municipality_id, today or _today())
-    sender = await _load_sender(session, links, sender_id)
+    sender = await load_sender(session, links, sender_id)
     _check_shape(sender, audience)
     others = _others(recipients, sender_id)
     if len(others) > sender.limit and not sender.may_broadcast:
@@ -155,7 +110,7 @@ async def check_reach(
 ) -> None:
     """:func:`check_send` without the recipient limit: may the sender address these at all."""
     links = Links(municipality_id, today or _today())
-    sender = await _load_sender(session, links, sender_id)
+    sender = await load_sender(session, links, sender_id)
     _check_shape(sender, audience)
     await _check_people(session, links, sender, audience, _others(recipients, sender_id))
 
@@ -172,7 +127,7 @@ async def check_scope(
     """Forbidden unless the audience stays inside these institutions (a scoped system key)."""
     links = Links(municipality_id, today or _today())
     ids = [recipient.person_id for recipient in recipients]
-    await _check_inside(session, links, set(institution_ids), audience, ids)
+    await check_inside(session, links, set(institution_ids), audience, ids)
 
 
 def _today() -> dt.date:
@@ -184,71 +139,7 @@ def _others(recipients: Sequence[Recipient], sender_id: uuid.UUID) -> list[uuid.
     return list(dict.fromkeys(r.person_id for r in recipients if r.person_id != sender_id))
 
 
-async def _load_sender(session: AsyncSession, links: Links, sender_id: uuid.UUID) -> _Sender:
-    """The sender's kind, and the rules and roles of each institution they belong to."""
-    found = (
-        await session.execute(
-            select(Person.kind, Municipality.settings)
-            .join(Municipality, Municipality.id == Person.municipality_id)
-            .where(
-                Person.id == sender_id,
-                Person.municipality_id == links.municipality_id,
-                Person.active.is_(True),
-            )
-        )
-    ).one_or_none()
-    if found is None:
-        raise Forbidden(NO_SENDER)
-    kind, municipality_settings = found
-    held = _held(links, sender_id, kind).subquery("held")
-    rows = await session.execute(
-        select(Institution.id, Institution.settings, held.c.role).join(
-            held, held.c.institution_id == Institution.id
-        )
-    )
-    rules: dict[uuid.UUID, AudienceRules] = {}
-    roles: defaultdict[uuid.UUID, set[str]] = defaultdict(set)
-    for institution_id, settings, role in rows:
-        if institution_id not in rules:
-            rules[institution_id] = rules_from(municipality_settings, settings)
-        if role is not None:
-            roles[institution_id].update({role, AFFILIATION_STAFF_ROLES.get(role, role)})
-    return _Sender(
-        id=sender_id,
-        kind=kind,
-        municipality=rules_from(municipality_settings),
-        rules=rules,
-        roles={institution: frozenset(held) for institution, held in roles.items()},
-    )
-
-
-def _held(links: Links, sender_id: uuid.UUID, kind: str) -> AnySelect | AnyUnion:
-    """``(institution_id, role)`` the sender belongs to; the role is staff's only."""
-    if kind == PersonKind.STAFF:
-        by_affiliation = links.affiliations(people=[sender_id]).with_only_columns(
-            Affiliation.institution_id.label("institution_id"), Affiliation.role.label("role")
-        )
-        by_membership = links.members(ALL_ROLES, people=[sender_id]).with_only_columns(
-            Group.institution_id.label("institution_id"), Membership.role.label("role")
-        )
-        return union_all(by_affiliation, by_membership)
-    through: Ids = [sender_id]
-    if kind == PersonKind.GUARDIAN:
-        through = _own_children(links, sender_id)
-    institutions = links.institutions_of(through, CHILD_ROLES).subquery("institutions")
-    return select(institutions.c.institution_id, cast(null(), String).label("role")).select_from(
-        institutions
-    )
-
-
-def _own_children(links: Links, guardian_id: uuid.UUID) -> AnySelect:
-    # Custody or not: a parent without custody still has the right to talk to the school.
-    return links.guardianships(guardians=[guardian_id], custody_only=False).with_only_columns(
-        Guardianship.child_id
-    )
-
-
-def _check_shape(sender: _Sender, audience: Audience) -> None:
+def _check_shape(sender: Sender, audience: Audience) -> None:
     if sender.kind == PersonKind.STAFF:
         return
     if not all(isinstance(target, People) for target in audience.targets):
@@ -258,15 +149,15 @@ def _check_shape(sender: _Sender, audience: Audience) -> None:
 async def _check_people(
     session: AsyncSession,
     links: Links,
-    sender: _Sender,
+    sender: Sender,
     audience: Audience,
     others: list[uuid.UUID],
 ) -> None:
     """Every recipient within the sender's reach, and no block between them."""
     if sender.kind == PersonKind.STAFF:
-        await _check_inside(session, links, set(sender.rules), audience, others)
+        await check_inside(session, links, set(sender.rules), audience, others)
     else:
-        await _check_family_reach(session, links, sender, audience, others)
+        await check_family_reach(session, links, sender, audience, others)
     blocks = await session.execute(
         select(PersonBlock.person_id, PersonBlock.blocked_id).where(
             PersonBlock.municipality_id == links.municipality_id,
@@ -276,135 +167,3 @@ async def _check_people(
     counterparts = {person for pair in blocks for person in pair} - {sender.id}
     if counterparts.intersection(others):
         raise Forbidden(UNREACHABLE)
-
-
-async def _check_inside(
-    session: AsyncSession,
-    links: Links,
-    institutions: set[uuid.UUID],
-    audience: Audience,
-    people: list[uuid.UUID],
-) -> None:
-    """Forbidden unless the audience and ``people`` are all within ``institutions``.
-
-    Group, year and institution targets inside the institutions reach only people inside
-    them, and guardians of children inside are inside; so only the people a target
-    names one by one are checked person by person (a broadcast to a whole school asks
-    nothing per recipient).
-    """
-    groups: set[uuid.UUID] = set()
-    named: set[uuid.UUID] = set()
-    children = set(audience.regarding)
-    listed: set[uuid.UUID] = set()
-    for target in audience.targets:
-        match target:
-            case GroupAudience():
-                groups.add(target.group)
-            case InstitutionAudience() | YearAudience():
-                named.add(target.institution)
-            case GuardiansOf():
-                children.update(target.children)
-            case People():
-                listed.update(target.people)
-    people = [person for person in people if person in listed]
-    if groups:
-        rows = await session.execute(
-            select(Group.id, Group.institution_id).where(
-                Group.id.in_(groups), Group.municipality_id == links.municipality_id
-            )
-        )
-        # Not dict(rows): a Result has keys(), so dict() would take it for a mapping.
-        found = {group_id: institution_id for group_id, institution_id in rows}
-        named.update(found.values())
-        if len(found) < len(groups):
-            raise Forbidden(OUTSIDE)
-    if not named <= institutions:
-        raise Forbidden(OUTSIDE)
-    if children and await _count_in(session, links, institutions, children) < len(children):
-        raise Forbidden(OUTSIDE)
-    if people and await _count_in(session, links, institutions, people) < len(set(people)):
-        raise Forbidden(UNREACHABLE)
-
-
-async def _count_in(
-    session: AsyncSession,
-    links: Links,
-    institutions: set[uuid.UUID],
-    people: Collection[uuid.UUID],
-) -> int:
-    """How many of ``people`` belong to the institutions (or guard a child who does)."""
-    if not institutions:
-        return 0
-    inside = links.at_institutions(institutions, ALL_ROLES)
-    children = links.people(links.at_institutions(institutions, CHILD_ROLES), PersonKind.CHILD)
-    guardians = links.guardianships(children=children, custody_only=False).with_only_columns(
-        Guardianship.guardian_id
-    )
-    # One statement, the ids bound as one parameter: the subqueries are planned once.
-    query = select(Person.id).where(
-        among(Person.id, sorted(set(people)), session),
-        or_(Person.id.in_(inside), Person.id.in_(guardians)),
-    )
-    return len(set(await session.scalars(query)))
-
-
-async def _check_family_reach(
-    session: AsyncSession,
-    links: Links,
-    sender: _Sender,
-    audience: Audience,
-    others: list[uuid.UUID],
-) -> None:
-    """Guardians and pupils: staff, their own family, and group mates where allowed."""
-    if sender.kind == PersonKind.GUARDIAN:
-        family = _own_children(links, sender.id)
-        may_write = [
-            links.people(family, PersonKind.CHILD),
-            links.guardianships(children=family, custody_only=False).with_only_columns(
-                Guardianship.guardian_id
-            ),
-        ]
-        mates_kind = PersonKind.GUARDIAN
-        mates_allowed = sender.allowing("guardians_may_write_guardians")
-    else:
-        family = select(Person.id).where(Person.id == sender.id)
-        may_write = [
-            links.guardianships(children=[sender.id], custody_only=False).with_only_columns(
-                Guardianship.guardian_id
-            )
-        ]
-        mates_kind = PersonKind.CHILD
-        mates_allowed = sender.allowing("pupils_may_write_pupils")
-    regarding = set(audience.regarding) - {sender.id}
-    if regarding:
-        own = set(await session.scalars(select(Person.id).where(Person.id.in_(family))))
-        if not regarding <= own:
-            raise Forbidden(OWN_CHILDREN_ONLY)
-    institutions = links.institutions_of(family, CHILD_ROLES)
-    may_write.append(
-        links.people(links.at_institutions(institutions, STAFF_ROLES), PersonKind.STAFF)
-    )
-    if mates_allowed:
-        may_write.append(_group_mates(links, family, mates_kind, mates_allowed))
-    query = select(Person.id).where(
-        among(Person.id, others, session), or_(*(Person.id.in_(allowed) for allowed in may_write))
-    )
-    reachable = set(await session.scalars(query))
-    if len(reachable) < len(set(others)):
-        raise Forbidden(UNREACHABLE)
-
-
-def _group_mates(
-    links: Links, children: Ids, kind: PersonKind, institutions: set[uuid.UUID]
-) -> AnySelect:
-    """Unprotected pupils sharing a group with ``children`` in ``institutions``, or
-    (``kind`` guardian) those pupils' custodial guardians."""
-    groups = links.members(CHILD_ROLES, people=children, institutions=institutions)
-    mates = links.members(CHILD_ROLES, groups=groups.with_only_columns(Membership.group_id))
-    pupils = links.people(mates.with_only_columns(Membership.person_id), PersonKind.CHILD)
-    if kind == PersonKind.CHILD:
-        return links.people(pupils, PersonKind.CHILD, protected=False)
-    guardians = links.guardianships(children=pupils, custody_only=True).with_only_columns(
-        Guardianship.guardian_id
-    )
-    return links.people(guardians, PersonKind.GUARDIAN, protected=False)
