@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.audience.policy import check_send
+from gateway.audience.policy import check_reach, check_send
 from gateway.audience.schemas import Audience, Recipient
 from gateway.config import Settings
 from gateway.consents import audience as consent_audience
@@ -183,6 +183,16 @@ async def _store(
     offsets = reminder_seconds(data.deadline, data.reminder_offsets_hours, now)
     day = today(settings, now)
     audience = consent_audience.children_audience(data.audience)
+    # May the sender address these targets at all, before anything says what they hold:
+    # "reaches no children" for a group they may not address would tell them it exists.
+    await check_reach(
+        session,
+        sender_id=actor.person_id,
+        municipality_id=actor.municipality_id,
+        audience=audience,
+        recipients=[],
+        today=day,
+    )
     children = await consent_audience.resolve_children(
         session, actor.municipality_id, audience, day
     )

@@ -130,7 +130,10 @@ async def fetch(
         )
         if attachment is None:
             raise NotFound("no such attachment")
-        if attachment.uploaded_by != actor.person_id:
+        # The uploader may fetch a file not yet sent; once it belongs to a message, the
+        # message's rules hold for everyone (a sensitive thread's assurance level too).
+        unsent = attachment.message_id is None and attachment.uploaded_by == actor.person_id
+        if not unsent:
             await _check_reader(session, actor, attachment)
     path = path_of(settings, actor.municipality_id, attachment.id)
     if not path.is_file():

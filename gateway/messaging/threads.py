@@ -54,8 +54,8 @@ async def recipients_of(
         session, municipality_id=actor.municipality_id, audience=audience, today=day
     )
     recipients = [r for r in found if r.person_id != actor.person_id]
-    if not recipients:
-        raise InvalidInput("the audience reaches no one", ["audience: names no active recipient"])
+    # The policy first: "reaches no one" for an id the sender may not address would
+    # tell them which ids exist (a made-up group and another school's both get 403).
     await check_send(
         session,
         sender_id=actor.person_id,
@@ -64,6 +64,8 @@ async def recipients_of(
         recipients=recipients,
         today=day,
     )
+    if not recipients:
+        raise InvalidInput("the audience reaches no one", ["audience: names no active recipient"])
     return recipients
 
 
