@@ -15,6 +15,7 @@ from gateway.backup_cli import backup, restore
 from gateway.config import Settings, load_settings, markdown_table
 from gateway.errors import ConfigError, GatewayError
 from gateway.people.cli_data import erase_person_command, export_person_command
+from gateway.retention.cli import retention
 from gateway.vapid_cli import vapid_keys
 
 console = Console(stderr=True)
@@ -188,6 +189,7 @@ main.add_command(restore)
 main.add_command(export_person_command)
 main.add_command(erase_person_command)
 main.add_command(audit)
+main.add_command(retention)
 
 
 class _RichProgress:

@@ -23,6 +23,7 @@ from workers.delivery import (
     sweep_outbox,
 )
 from workers.push import expire_push_subscriptions
+from workers.retention import purge_retention
 from workers.roster import end_expired_links
 from workers.webhooks import send_webhooks, webhook_shutdown, webhook_startup
 
@@ -67,6 +68,7 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         cron(end_expired_links, hour={3}, minute={15}),
         cron(expire_push_subscriptions, hour={3}, minute={45}),
+        cron(purge_retention, hour={2}, minute={30}, keep_result=0),
         cron(dispatch_deliveries, second=EVERY_5_SECONDS, keep_result=0),
         cron(sweep_outbox, second={0, 30}, keep_result=0),
         cron(send_digests, second={20}, keep_result=0),

@@ -36,6 +36,7 @@ from gateway.api.problems import EXCEPTION_HANDLERS
 from gateway.api.push import PushController
 from gateway.api.reports import ReportsController
 from gateway.api.resources import Resources, lifespan, provide_session
+from gateway.api.retention import RetentionController
 from gateway.api.roster import RosterController
 from gateway.api.threads import ThreadsController
 from gateway.api.unsubscribe import UnsubscribeController
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
             NoticesController,
             PeopleDataController,
             AuditController,
+            RetentionController,
             LandingController,
             UnsubscribeController,
             ConsentLinksController,

@@ -42,6 +42,10 @@ Action = Literal[
     "audit.purge",
     "person.export",
     "person.erase",
+    "retention.purge",
+    "retention.policy_change",
+    "legal_hold.set",
+    "legal_hold.clear",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 

@@ -627,6 +627,18 @@ ENDPOINTS: list[Endpoint] = [
         export=True,
     ),
     Endpoint("GET", "/v1/audit", {"key_admin": 200}, others=403),
+    Endpoint("GET", "/v1/retention", {"key_admin": 200}, others=403),
+    Endpoint(
+        "PUT", "/v1/retention", {"key_admin": 200}, others=403, body=lambda w, caller: {"days": {}}
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/institutions/{institution_id}/legal-hold",
+        {"key_admin": 200},
+        others=403,
+        params={"institution_id": "school-02"},
+        body=lambda w, caller: {"on": False},
+    ),
     Endpoint(
         "POST",
         "/v1/admin/people/{person_id}/erase",
