@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, delete, get, post, put
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
 from gateway.config import Settings
+from gateway.errors import InvalidInput
 from gateway.messaging import attachments, autoreply, replies, threads
 from gateway.messaging.actors import Actor
 from gateway.messaging.events import Events
@@ -30,6 +31,11 @@ MULTIPART_OVERHEAD = 64 * 1024
 # Litestar wants the per-route body limit when the app is built; settings arrive later,
 # so the route allows the most any setting can and the service checks the real limit.
 UPLOAD_CEILING = (1 << 32) + MULTIPART_OVERHEAD
+# The documented form: one file part named `file` (any part name is accepted).
+UPLOAD_FORM: dict[str, Any] = {
+    "properties": {"file": {"type": "string", "format": "binary"}},
+    "required": ["file"],
+}
 
 
 class MessagesController(Controller):
@@ -93,15 +99,23 @@ class MessagesController(Controller):
     async def upload(
         self,
         *,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[
+            dict[str, Any],
+            Body(media_type=RequestEncodingType.MULTI_PART, schema_extra=UPLOAD_FORM),
+        ],
         actor: Me,
         session: Session,
         settings: NamedDependency[Settings],
     ) -> AttachmentRead:
+        # The form as parsed, not ``UploadFile``: Litestar's extractor for a bare
+        # ``UploadFile`` raises StopIteration (a 500) on a form without a file part.
+        upload = next((v for v in data.values() if isinstance(v, UploadFile)), None)
+        if upload is None:
+            raise InvalidInput("the form has no file part", errors=["file: required"])
         # One byte past the limit is enough to refuse; the rest stays spooled on disk.
-        content = await data.read(settings.attachment_max_bytes + 1)
+        content = await upload.read(settings.attachment_max_bytes + 1)
         return await attachments.store(
-            session, actor, file_name=data.filename, data=content, settings=settings
+            session, actor, file_name=upload.filename, data=content, settings=settings
         )
 
     @get(

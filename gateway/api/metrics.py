@@ -31,7 +31,12 @@ class MetricsController(Controller):
                 data_container=Problem,
                 description="`BUDSTIKKE_METRICS_TOKEN` is set and was not sent.",
                 media_type=PROBLEM_JSON,
-            )
+            ),
+            422: ResponseSpec(
+                data_container=Problem,
+                description="The `Authorization` header is malformed (e.g. too long).",
+                media_type=PROBLEM_JSON,
+            ),
         },
     )
     async def scrape(

@@ -143,9 +143,16 @@ def unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[P
     )
 
 
+# PostgreSQL refuses text it cannot hold (a NUL character, SQLSTATE 22021) wherever a
+# value reaches it, stored or only compared; that is the client's input, not our fault.
+_UNREPRESENTABLE_TEXT = "22021"
+
+
 def database_error(request: Request[Any, Any, Any], error: DBAPIError) -> Response[Problem]:
     if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
         return unavailable(request, error)
+    if getattr(error.orig, "sqlstate", None) == _UNREPRESENTABLE_TEXT:
+        return problem_response(422, "Invalid input", "text may not contain NUL characters")
     return internal_error(request, error)
 
 

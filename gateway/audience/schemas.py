@@ -59,7 +59,8 @@ class YearAudience(msgspec.Struct, tag="year", kw_only=True, forbid_unknown_fiel
 
     institution: uuid.UUID
     # One grade ("03", "KG"), never a list: a child matches when it is one of their grades.
-    grade: Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[^,]+$")]
+    # No NUL: PostgreSQL cannot compare text holding one.
+    grade: Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[^,\x00]+$")]
     roles: RoleSet
 
 
