@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import os
+import shutil
 import tarfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +32,17 @@ from tests.integration import messaging_world
 from tests.integration.messaging_world import World
 
 world = messaging_world.world  # the fixture
+
+
+@pytest.fixture(autouse=True)
+def postgres_client_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_dump and pg_restore: the machine's, else the ones pgserver ships (a machine with
+    nothing but Python runs its tests on pgserver's PostgreSQL, so those fit its server)."""
+    if shutil.which("pg_dump") is None:
+        from pgserver._commands import POSTGRES_BIN_PATH  # noqa: PLC0415
+
+        monkeypatch.setenv("PATH", f"{POSTGRES_BIN_PATH}{os.pathsep}{os.environ.get('PATH', '')}")
+
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 16
 MakeDatabase = Callable[[str], Awaitable[str]]
