@@ -124,7 +124,7 @@ class EmailChannel:
             if self._dkim is not None:
                 # Signed before taking a connection, which is not held while signing.
                 signed = await asyncio.to_thread(self._dkim.sign, message.as_bytes())
-            async with self._pool.connection() as client:
+            async with self._pool.connection(recipient.rpartition("@")[2]) as client:
                 if signed is None:
                     await client.send_message(message, sender=self._sender, recipients=[recipient])
                 else:

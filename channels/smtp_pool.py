@@ -4,6 +4,11 @@ Opening an SMTP connection costs a TCP handshake, EHLO, often STARTTLS and AUTH;
 hundreds of notifications should pay that ``size`` times, not once per mail. A connection
 that failed in the middle of a transaction is closed, never handed out again; one that sat
 idle for a while is checked with ``NOOP`` first, since servers drop idle clients.
+
+Mail for one recipient domain takes at most ``per_domain`` connections at a time (and
+never all of them), so a domain whose servers answer slowly — a relay holds ``RCPT``
+while it asks the next hop — waits in its own queue and leaves the other connections to
+mail for every other domain.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from contextlib import asynccontextmanager, suppress
 import aiosmtplib
 
 IDLE_CHECK_SECONDS = 10.0
+PER_DOMAIN = 2
 
 
 class PoolClosed(RuntimeError):
@@ -25,11 +31,16 @@ class PoolClosed(RuntimeError):
 class SmtpPool:
     """Hands out connected :class:`aiosmtplib.SMTP` clients, at most ``size`` at a time."""
 
-    def __init__(self, connect: Callable[[], aiosmtplib.SMTP], size: int) -> None:
-        if size < 1:
-            raise ValueError("size must be at least 1")
+    def __init__(
+        self, connect: Callable[[], aiosmtplib.SMTP], size: int, per_domain: int = PER_DOMAIN
+    ) -> None:
+        if size < 1 or per_domain < 1:
+            raise ValueError("size and per_domain must be at least 1")
         self._connect = connect
         self._slots = asyncio.Semaphore(size)
+        # One domain may not take the last connection while there is more than one.
+        self._per_domain = min(per_domain, max(1, size - 1))
+        self._domains: dict[str, tuple[asyncio.Semaphore, int]] = {}  # bound, users
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._closed = False
         self.opened = 0  # connections opened over the pool's life (for metrics and tests)
@@ -40,13 +51,15 @@ class SmtpPool:
         return len(self._idle)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
-        """A connected client for one transaction; returned to the pool if it ends cleanly.
+    async def connection(self, domain: str = "") -> AsyncIterator[aiosmtplib.SMTP]:
+        """A connected client for one transaction to ``domain``; returned if it ends cleanly.
 
-        Any exception from the body closes the connection: after a failed transaction the
-        session state is unknown, and a fresh connection is cheaper than a wrong one.
+        The domain's own bound is taken first, so mail waiting for a busy domain holds
+        no connection. Any exception from the body closes the connection: after a failed
+        transaction the session state is unknown, and a fresh connection is cheaper than
+        a wrong one.
         """
-        async with self._slots:
+        async with self._domain(domain.lower()), self._slots:
             if self._closed:
                 raise PoolClosed("the SMTP pool is closed")
             client = await self._take()
@@ -59,6 +72,21 @@ class SmtpPool:
                 await _quietly_close(client)
             else:
                 self._idle.append((client, time.monotonic()))
+
+    @asynccontextmanager
+    async def _domain(self, domain: str) -> AsyncIterator[None]:
+        entry = self._domains.get(domain)
+        limit = entry[0] if entry is not None else asyncio.Semaphore(self._per_domain)
+        self._domains[domain] = (limit, (entry[1] if entry is not None else 0) + 1)
+        try:
+            async with limit:
+                yield
+        finally:
+            users = self._domains[domain][1]
+            if users == 1:
+                del self._domains[domain]  # a worker sees many domains: keep only busy ones
+            else:
+                self._domains[domain] = (limit, users - 1)
 
     async def _take(self) -> aiosmtplib.SMTP:
         while self._idle:

@@ -8,7 +8,10 @@ is made here on one shared ``aiohttp.ClientSession`` with the header from
 :class:`~channels.vapid.VapidSigner`, signed once per push-service origin.
 
 Sends to one push service (origin) are bounded by ``BUDSTIKKE_PUSH_CONCURRENCY``; each
-origin has its own bound, so a slow service does not hold up another one.
+origin has its own bound, so a slow service does not hold up another one. Each origin
+also has a circuit breaker (:mod:`channels.breaker`): after a run of timeouts, refused
+connections or 5xx, pushes to it answer Retry at once, without a request, until the
+cool-down is over and one probe has gone through.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import aiohttp
 from pywebpush import WebPusher, WebPushException
 
 from channels.base import ChannelName, Delivered, Envelope, Outcome, Rejected, Retry
+from channels.breaker import Breaker
 from channels.vapid import VapidSigner, b64url, load_private_key
 from gateway.config import Settings
 from gateway.errors import ConfigError
@@ -154,6 +158,7 @@ class WebPushChannel:
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=settings.push_timeout_seconds)
         self._limits: dict[str, asyncio.Semaphore] = {}
+        self._breakers: dict[str, Breaker] = {}
         self._executor = ThreadPoolExecutor(encrypt_threads, thread_name_prefix="webpush-ece")
 
     @property
@@ -204,6 +209,13 @@ class WebPushChannel:
             limit = self._limits[origin] = asyncio.Semaphore(self._settings.push_concurrency)
         return limit
 
+    def breaker(self, origin: str) -> Breaker:
+        """The circuit breaker of one push-service origin."""
+        found = self._breakers.get(origin)
+        if found is None:
+            found = self._breakers[origin] = Breaker()
+        return found
+
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             # Made on first send, inside the running loop, never at construction.
@@ -238,12 +250,22 @@ class WebPushChannel:
         except (WebPushException, ValueError) as exc:
             # A p256dh that is no P-256 point, or an auth secret that is no base64url.
             return Rejected(envelope.delivery_id, f"webpush: bad subscription keys ({exc})", True)
+        breaker = self.breaker(ready.origin)
         async with self._limit(ready.origin):
+            # Asked after the wait for a slot: the breaker may have opened meanwhile.
+            wait = breaker.wait()
+            if wait is not None:
+                reason = f"webpush: {ready.origin} is failing, not tried for {wait:.0f} s"
+                return Retry(envelope.delivery_id, max(wait, RETRY_BASE_SECONDS), reason)
             try:
                 async with self._client().post(
                     envelope.address, data=body, headers=self._headers(ready), timeout=self._timeout
                 ) as response:
                     await response.read()  # release the connection for reuse
+                    if response.status >= 500:
+                        breaker.failed()
+                    else:
+                        breaker.succeeded()
                     return outcome_for_status(
                         envelope, response.status, response.headers.get("Retry-After")
                     )
@@ -251,4 +273,5 @@ class WebPushChannel:
                 reason = f"webpush: no answer within {self._settings.push_timeout_seconds} s"
             except (aiohttp.ClientError, OSError) as exc:
                 reason = f"webpush: {type(exc).__name__}"
+        breaker.failed()
         return Retry(envelope.delivery_id, jittered(RETRY_BASE_SECONDS), reason)

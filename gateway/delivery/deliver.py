@@ -2,18 +2,25 @@
 
 The job claims its rows (only those still queued and reserved for it, or whose lease
 ran out), loads them in three queries, re-checks each — recalled, expired, read,
-muted, preference now off, no address or browser left — renders, sends in batches and
-records the outcomes in bulk after each batch, so a worker killed mid-chunk resends at
-most one batch (at-least-once; the stable Message-ID and push Topic let clients
-collapse that rare duplicate).
+muted, preference now off, no address or browser left — renders, and sends.
+
+The sendable rows are grouped by destination (the mail domain, the push services'
+origins) and the groups are sent side by side, each in batches whose outcomes are
+recorded as soon as that batch ends: a slow mail domain or a hanging push service holds
+up only its own group, never the rows for another destination in the same chunk (the
+channels bound their connections per destination too). A worker killed mid-chunk resends
+at most one batch per destination (at-least-once; the stable Message-ID and push Topic
+let clients collapse that rare duplicate).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy import or_, update
@@ -33,6 +40,10 @@ from gateway.preferences.models import Mode
 log = structlog.get_logger(__name__)
 
 SEND_BATCH = 100
+# Destination groups send side by side; this bounds how many of them use a database
+# connection at once (lease renewal, recording), so a chunk to many domains cannot drain
+# the engine's pool.
+DB_CONCURRENCY = 4
 
 
 @dataclass
@@ -126,13 +137,56 @@ async def deliver(
     if settled:
         async with runtime.sessions() as session, session.begin():
             await outcomes.settle(session, settled, now, tally)
-    for start in range(0, len(sendable), SEND_BATCH):
+    if sendable:
         assert adapter is not None
-        batch = await _still_ours(runtime, sendable[start : start + SEND_BATCH], job_id)
-        if batch:
-            await _send(runtime, adapter, batch, tally)
+        gate = asyncio.Semaphore(DB_CONCURRENCY)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for items in destinations(sendable).values():
+                    group.create_task(
+                        _send_group(runtime, adapter, items, job_id=job_id, tally=tally, gate=gate)
+                    )
+        except ExceptionGroup as errors:
+            # The job fails as before, with the first error, not a group of them.
+            raise errors.exceptions[0] from errors
     log.info("delivered chunk", channel=channel, job_id=job_id, **tally.as_dict())
     return tally
+
+
+def destinations(items: Sequence[Loaded]) -> dict[tuple[str, ...], list[Loaded]]:
+    """The items per destination: the recipient's mail domain, or their push origins."""
+    found: dict[tuple[str, ...], list[Loaded]] = {}
+    for item in items:
+        if item.notice.channel == DeliveryChannel.EMAIL.value:
+            key: tuple[str, ...] = ((item.email or "").rpartition("@")[2].lower(),)
+        else:
+            key = tuple(sorted({_origin(target.endpoint) for target in item.targets}))
+        found.setdefault(key, []).append(item)
+    return found
+
+
+def _origin(endpoint: str) -> str:
+    try:
+        return urlsplit(endpoint).netloc.lower()
+    except ValueError:
+        return endpoint  # the channel rejects it; it only needs a group here
+
+
+async def _send_group(
+    runtime: Runtime,
+    adapter: Channel,
+    items: list[Loaded],
+    *,
+    job_id: str,
+    tally: outcomes.Tally,
+    gate: asyncio.Semaphore,
+) -> None:
+    """Send one destination's items batch by batch, recording each batch when it ends."""
+    for start in range(0, len(items), SEND_BATCH):
+        async with gate:
+            batch = await _still_ours(runtime, items[start : start + SEND_BATCH], job_id)
+        if batch:
+            await _send(runtime, adapter, batch, tally, gate)
 
 
 async def _still_ours(runtime: Runtime, batch: list[Loaded], job_id: str) -> list[Loaded]:
@@ -145,7 +199,11 @@ async def _still_ours(runtime: Runtime, batch: list[Loaded], job_id: str) -> lis
 
 
 async def _send(
-    runtime: Runtime, adapter: Channel, batch: list[Loaded], tally: outcomes.Tally
+    runtime: Runtime,
+    adapter: Channel,
+    batch: list[Loaded],
+    tally: outcomes.Tally,
+    gate: asyncio.Semaphore,
 ) -> None:
     envelopes: list[Envelope] = []
     owners: list[tuple[Loaded, uuid.UUID | None]] = []
@@ -166,7 +224,7 @@ async def _send(
         [type(answer).__name__.lower() for answer in answers],
         [(finished - item.delivery.not_before).total_seconds() for item, _ in owners],
     )
-    async with runtime.sessions() as session, session.begin():
+    async with gate, runtime.sessions() as session, session.begin():
         await outcomes.record(
             session,
             runtime.settings,
