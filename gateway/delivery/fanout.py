@@ -4,8 +4,11 @@ The inbox entries were written when the item was accepted (the 202 means the ite
 in every inbox); fan-out plans the notifications. It reads the recipients in one query,
 plans in one pass, writes the deliveries in bulk (COPY on PostgreSQL) together with
 the outbox row's ``done_at``, and after commit enqueues the due deliveries in chunks.
-Run twice, it finds the row done and does nothing; two runs racing meet the unique key
-(message, person, channel, kind) and the loser changes nothing.
+Run twice, it finds the row done and does nothing. Two runs at once (the sweeper
+re-enqueues under a fresh job id while a slow first run is still going) are harmless:
+on PostgreSQL the second cannot take the row's advisory lock and skips; on SQLite
+writers take turns, and the loser meets the unique key (message, person, channel, kind)
+or finds the row already marked done, and rolls back all it wrote.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +43,11 @@ class FanOutResult:
     chunks: int = 0
     superseded: int = 0
     already_done: bool = False
+    busy: bool = False  # another run holds this row; the sweeper comes back if it fails
+
+
+class _Raced(Exception):
+    """Another run marked the row done first: roll back what this one wrote."""
 
 
 async def fan_out(
@@ -54,6 +62,9 @@ async def fan_out(
     now = now or utcnow()
     try:
         async with sessions() as session, session.begin():
+            if not await _hold(session, outbox_id):
+                log.info("fan_out busy elsewhere", outbox_id=str(outbox_id))
+                return FanOutResult(busy=True)
             item = await session.get(OutboxItem, outbox_id)
             if item is None or item.done_at is not None:
                 return FanOutResult(already_done=True)
@@ -62,8 +73,8 @@ async def fan_out(
                 found: list[chunks.Chunk] = []
             else:
                 result, found = await _plan(session, settings, item, now)
-            item.done_at = now
-    except IntegrityError:
+            await _mark_done(session, outbox_id, now)
+    except (IntegrityError, _Raced):
         # Another run planned this item first and committed; nothing is left to do.
         log.info("fan_out raced", outbox_id=str(outbox_id))
         return FanOutResult(already_done=True)
@@ -76,6 +87,31 @@ async def fan_out(
         chunks=result.chunks,
     )
     return result
+
+
+async def _hold(session: AsyncSession, outbox_id: uuid.UUID) -> bool:
+    """Whether this run may work on the row; on PostgreSQL, until its transaction ends.
+
+    A try-lock, so a second run skips at once instead of holding a worker slot until
+    the first commits; the outbox row itself is locked only by the done mark. SQLite
+    has one writer at a time: there a racer waits at its first write, and
+    :func:`_mark_done` or the unique key turns it back.
+    """
+    if (await session.connection()).dialect.name != "postgresql":
+        return True
+    key = int.from_bytes(outbox_id.bytes[8:], "big", signed=True)  # the random half
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+
+async def _mark_done(session: AsyncSession, outbox_id: uuid.UUID, now: dt.datetime) -> None:
+    """Mark the row done, unless another run already did (then roll back this one)."""
+    marked = await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id, OutboxItem.done_at.is_(None))
+        .values(done_at=now)
+    )
+    if not getattr(marked, "rowcount", 0):
+        raise _Raced
 
 
 async def _plan(

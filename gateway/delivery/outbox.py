@@ -4,7 +4,8 @@
 session; when that transaction commits, the id moves to the session's committed list
 (a rollback forgets it), and ``flush`` enqueues a ``fan_out`` job for each. The API
 calls ``flush`` when a request's session closes; the sweeper enqueues again whatever
-no worker finished, so a lost job or a flushed Redis delays work but never loses it.
+no worker finished, under a fresh job id each round, so a lost or killed job or a
+flushed Redis delays work by a sweep interval but never loses it.
 """
 
 from __future__ import annotations
@@ -78,5 +79,7 @@ async def sweep(session: AsyncSession, queue: Queue, *, older_than: dt.datetime)
             )
         ).all()
     )
-    await queue.fan_out(ids)
+    # One id per round (the cutoff names it; arq's cron runs a round once): a killed
+    # job's id stays locked in arq for ~10 minutes, so the same id would be ignored.
+    await queue.fan_out(ids, sweep_round=str(int(older_than.timestamp())))
     return len(ids)

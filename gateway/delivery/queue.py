@@ -1,8 +1,10 @@
 """The job queue (arq on Redis) as the gateway sees it: enqueue by id, never by payload.
 
 Every job id is deterministic, so enqueuing the same work twice while it waits is a
-no-op in arq. Losing Redis loses no work: the outbox sweeper and the delivery
-dispatcher find what still has to be done in the database and enqueue it again.
+no-op in arq; the outbox sweeper's ids also name the sweep round, so a round is not
+ignored because of an earlier, killed job. Losing Redis loses no work: the outbox
+sweeper and the delivery dispatcher find what still has to be done in the database
+and enqueue it again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,16 @@ DELIVER = "deliver"
 SEND_DIGESTS = "send_digests"
 
 
-def fan_out_job_id(outbox_id: uuid.UUID) -> str:
-    return f"{FAN_OUT}:{outbox_id}"
+def fan_out_job_id(outbox_id: uuid.UUID, sweep_round: str | None = None) -> str:
+    """The first enqueue's id, or one sweep round's.
+
+    arq keeps a killed job's id locked for the longest job timeout + 10 s, and ignores
+    an enqueue of an id it still knows; a fresh id per sweep round lets the sweeper
+    re-plan within its interval. ``fan_out`` serialises runs of one row itself.
+    """
+    if sweep_round is None:
+        return f"{FAN_OUT}:{outbox_id}"
+    return f"{FAN_OUT}:{outbox_id}:s{sweep_round}"
 
 
 def deliver_job_id(channel: str, ids: Sequence[uuid.UUID], generation: str) -> str:
@@ -45,10 +55,13 @@ class Queue:
     def available(self) -> bool:
         return self._arq is not None
 
-    async def fan_out(self, outbox_ids: Sequence[uuid.UUID]) -> None:
-        """Ask a worker to fan these outbox rows out."""
+    async def fan_out(
+        self, outbox_ids: Sequence[uuid.UUID], *, sweep_round: str | None = None
+    ) -> None:
+        """Ask a worker to fan these outbox rows out (again, in a sweep round)."""
         for outbox_id in outbox_ids:
-            await self._enqueue(FAN_OUT, str(outbox_id), job_id=fan_out_job_id(outbox_id))
+            job_id = fan_out_job_id(outbox_id, sweep_round)
+            await self._enqueue(FAN_OUT, str(outbox_id), job_id=job_id)
 
     async def deliver(self, channel: str, ids: Sequence[uuid.UUID], job_id: str) -> None:
         """Ask a worker to send one chunk of deliveries."""

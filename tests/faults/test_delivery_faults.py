@@ -231,12 +231,6 @@ async def test_smtp_faults_end_in_the_right_state_with_bounded_retries(
 
 
 @POSTGRES_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="no per-destination concurrency for email: every mail shares one pool of "
-    "BUDSTIKKE_SMTP_POOL_SIZE connections and a chunk's batch is recorded only when its "
-    "slowest mail ends, so a slow domain holds up mail to every other domain",
-)
 async def test_a_slow_domain_does_not_hold_up_mail_to_another(
     fault_world: DeliveryWorld,
     faulty_smtp: FaultySmtp,  # noqa: F811
@@ -441,12 +435,6 @@ async def test_a_hanging_push_origin_does_not_hold_up_another_in_a_batch(
 
 @pytest.mark.slow
 @POSTGRES_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="no per-origin isolation across batches and no circuit breaker: a chunk sends "
-    "its batches of SEND_BATCH one after another, so every batch waits for the hanging "
-    "origin's timeouts before the next batch's pushes to healthy origins go out",
-)
 async def test_a_hanging_push_origin_does_not_hold_up_another_across_batches(
     big_world: DeliveryWorld,
 ) -> None:
@@ -699,9 +687,9 @@ async def test_a_worker_killed_while_planning_a_fan_out_loses_nothing(
     await transaction.rollback()
     await lock.close()
     assert await dw.count(Delivery) == 0  # the killed plan left nothing half-written
-    # arq keeps a killed job's id locked for job_timeout + 10 s (610 s), and the sweeper
-    # enqueues the same id, so the item would wait that long (see the xfail test below):
-    # let that lock run out here.
+    # arq keeps a killed job's id locked for job_timeout + 10 s (610 s). This test plans
+    # again under that first id, so let its lock run out here; the sweeper's own fresh
+    # ids per round are the test below.
     redis = Redis.from_url(dw.settings.redis_url)
     try:
         await redis.delete(f"arq:in-progress:{fan_out_job_id(outbox_id)}")
@@ -724,12 +712,6 @@ async def test_a_worker_killed_while_planning_a_fan_out_loses_nothing(
 
 
 @POSTGRES_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="a fan_out killed mid-run keeps its fixed job id locked in arq for job_timeout "
-    "+ 10 s (610 s), and the sweeper re-enqueues that same id, which arq ignores: the item "
-    "is planned ~10 minutes late, not within the sweeper's 30 s",
-)
 async def test_a_killed_fan_out_is_planned_again_by_the_sweeper(
     fault_world: DeliveryWorld,
 ) -> None:
