@@ -156,6 +156,15 @@ def database_error(request: Request[Any, Any, Any], error: DBAPIError) -> Respon
     return internal_error(request, error)
 
 
+def too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Problem]:
+    """JSON nested deeper than the decoder recurses (thousands of levels) is the caller's
+    input, not a fault of ours: a 400 that says so, never a 500."""
+    log.warning("request nested too deeply", path=request.url.path)
+    return problem_response(
+        400, "Bad request", "the JSON is nested too deeply to read", limit="json_depth"
+    )
+
+
 def internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
     if isinstance(error, OSError | ConnectionError):
         return unavailable(request, error)
@@ -193,6 +202,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error,
     DBAPIError: database_error,
     RedisConnectionError: unavailable,
+    RecursionError: too_deep,
     Exception: internal_error,
 }
 
