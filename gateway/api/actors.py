@@ -8,10 +8,9 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 
 from gateway.api.auth import provide_principal, requires_person
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.api.resources import Resources
 from gateway.auth.principals import PersonPrincipal
 from gateway.messaging.actors import Actor
@@ -51,17 +50,13 @@ def etagged(request: Request[Any, Any, Any], value: Any) -> Response[Any]:
     return Response(content=value, headers=headers)
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid credentials (a person's token, or an API key acting for staff)."),
-    403: _problem(
+    401: problem_spec("No valid credentials (a person's token, or an API key acting for staff)."),
+    403: problem_spec(
         "The caller may see the thing but not do this (e.g. reply policy, not the sender), "
         "or a sensitive thread needs a stronger login (`type` …/assurance-level-too-low)."
     ),
-    404: _problem("No such thing — or the caller may not see it."),
-    413: _problem("A size or count limit was hit; `limit` names it."),
-    422: _problem("The body does not match the schema or breaks a rule; `errors` says where."),
+    404: problem_spec("No such thing — or the caller may not see it."),
+    413: problem_spec("A size or count limit was hit; `limit` names it."),
+    422: problem_spec("The body does not match the schema or breaks a rule; `errors` says where."),
 }

@@ -8,28 +8,22 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import provide_principal, requires_caller
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.audience.preview import Viewer, preview_audience, viewer_of
 from gateway.audience.schemas import Audience, AudiencePreview
 from gateway.config import Settings
 
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid credentials: a staff member's token, or an API key."),
-    403: _problem(
+    401: problem_spec("No valid credentials: a staff member's token, or an API key."),
+    403: problem_spec(
         "The caller is not staff (or the key lacks `send`), or the audience reaches "
         "someone the caller could not address. The reason never names anyone."
     ),
-    422: _problem("The audience does not match the schema; `errors` says where."),
+    422: problem_spec("The audience does not match the schema; `errors` says where."),
 }
 
 

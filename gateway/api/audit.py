@@ -8,37 +8,30 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.api.auth import requires
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.auth import requires_whole_municipality
+from gateway.api.problems import problem_spec
 from gateway.audit import service
 from gateway.audit.schemas import AuditPage
 from gateway.audit.service import AuditActor, AuditFilter
 from gateway.auth.principals import Permission, SystemPrincipal
-from gateway.errors import Forbidden
-
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
 
 ERRORS = {
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem(
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec(
         "Not an API key with the `admin` permission, or one narrowed to institutions "
         "(the log is the whole municipality's)."
     ),
-    422: _problem("A filter is malformed (`errors` names it): unknown action, naive time…"),
+    422: problem_spec("A filter is malformed (`errors` names it): unknown action, naive time…"),
 }
 
 
 class AuditController(Controller):
     path = "/v1/audit"
     tags = ["audit"]  # noqa: RUF012 - Litestar reads a class attribute
-    guards = [requires(Permission.ADMIN)]  # noqa: RUF012
+    guards = [requires_whole_municipality(Permission.ADMIN)]  # noqa: RUF012
     security = [{"apiKey": []}]  # noqa: RUF012
 
     @get(
@@ -66,8 +59,6 @@ class AuditController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=service.MAX_PAGE)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> AuditPage:
-        if not principal.municipality_wide:
-            raise Forbidden("the audit log is read with a municipality-wide admin key")
         wanted = AuditFilter(
             action=action,
             actor=actor_id,

@@ -118,6 +118,22 @@ def requires(permission: Permission) -> Guard:
     return guard
 
 
+def requires_whole_municipality(permission: Permission) -> Guard:
+    """:func:`requires`, and the key must speak for the whole municipality: what it
+    guards (the audit log, a person's data, retention) spans institutions."""
+
+    async def guard(connection: _Connection, _: BaseRouteHandler) -> None:
+        principal = await _authenticated(connection)
+        authorize(principal, permission=permission, municipality_code=_municipality(connection))
+        if isinstance(principal, SystemPrincipal) and not principal.municipality_wide:
+            raise Forbidden(
+                f"this needs a municipality-wide {permission.value} key; this key is "
+                "narrowed to some institutions"
+            )
+
+    return guard
+
+
 def _municipality(connection: _Connection) -> str | None:
     value = connection.path_params.get(MUNICIPALITY_PARAMETER)
     return str(value) if value is not None else None

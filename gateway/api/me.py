@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires_person
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.auth.principals import PersonPrincipal
 from gateway.people import MeRead, describe_self
-
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
 
 
 class MeController(Controller):
@@ -36,12 +31,12 @@ class MeController(Controller):
             "(`Budstikke-On-Behalf-Of`), e.g. to learn the groups it can address."
         ),
         responses={
-            401: _problem("No valid token, or its subject is not an active person."),
-            403: _problem(
+            401: problem_spec("No valid token, or its subject is not an active person."),
+            403: problem_spec(
                 "An API key without `Budstikke-On-Behalf-Of`, without `send`, or naming "
                 "someone who is not active staff in its scope."
             ),
-            429: _problem("Over a rate limit (`limit` names it; see `Retry-After`)."),
+            429: problem_spec("Over a rate limit (`limit` names it; see `Retry-After`)."),
         },
     )
     async def me(

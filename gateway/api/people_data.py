@@ -13,16 +13,15 @@ from typing import Any
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.api.auth import requires
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.auth import requires_whole_municipality
+from gateway.api.problems import problem_spec
 from gateway.audit import AuditActor
 from gateway.auth.principals import Permission, SystemPrincipal
 from gateway.config import Settings
-from gateway.errors import Forbidden, InvalidInput
+from gateway.errors import InvalidInput
 from gateway.people.erasure import erase_person
 from gateway.people.export import export_person
 
@@ -30,18 +29,14 @@ Session = NamedDependency[AsyncSession]
 Key = NamedDependency[SystemPrincipal]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem(
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec(
         "Not an API key with the `admin` permission for the whole municipality "
         "(a person's token never may)."
     ),
-    404: _problem("No such person in this key's municipality."),
-    422: _problem("The confirmation does not name the person."),
+    404: problem_spec("No such person in this key's municipality."),
+    422: problem_spec("The confirmation does not name the person."),
 }
 
 
@@ -63,17 +58,11 @@ class ErasureRead(msgspec.Struct, kw_only=True):
     consent_answers_kept: int
 
 
-def _whole_municipality(principal: SystemPrincipal) -> None:
-    # A key narrowed to some institutions must not read or erase people it cannot see
-    # all of: a person's data spans institutions.
-    if not principal.municipality_wide:
-        raise Forbidden("a person's export and erasure need a municipality-wide admin key")
-
 
 class PeopleDataController(Controller):
     path = "/v1/admin/people"
     tags = ["admin"]  # noqa: RUF012 - Litestar reads a class attribute
-    guards = [requires(Permission.ADMIN)]  # noqa: RUF012
+    guards = [requires_whole_municipality(Permission.ADMIN)]  # noqa: RUF012
     security = [{"apiKey": []}]  # noqa: RUF012
 
     @get(
@@ -88,7 +77,6 @@ class PeopleDataController(Controller):
     async def export(
         self, person_id: FromPath[uuid.UUID], principal: Key, session: Session
     ) -> dict[str, Any]:
-        _whole_municipality(principal)
         return await export_person(
             session,
             principal.municipality_id,
@@ -114,7 +102,6 @@ class PeopleDataController(Controller):
         session: Session,
         settings: NamedDependency[Settings],
     ) -> ErasureRead:
-        _whole_municipality(principal)
         if data.confirm != person_id:
             raise InvalidInput(
                 "the confirmation must be the id of the person to erase",

@@ -8,12 +8,11 @@ import uuid
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires, requires_person
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.auth.principals import Permission, PersonPrincipal, SystemPrincipal
 from gateway.config import Settings
 from gateway.preferences.defaults import read_defaults, replace_defaults
@@ -28,26 +27,22 @@ from gateway.preferences.service import read_preferences, update_preferences
 Session = NamedDependency[AsyncSession]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 PERSON_ERRORS = {
-    401: _problem("No valid token, or its subject is not an active person."),
-    403: _problem("An API key: preferences are the person's own."),
-    422: _problem(
+    401: problem_spec("No valid token, or its subject is not an active person."),
+    403: problem_spec("An API key: preferences are the person's own."),
+    422: problem_spec(
         "The body does not match the schema (unknown field, a mode that does not exist, a "
         "time not HH:MM), or breaks a rule: urgent is locked, staff have no quiet hours, "
         "quiet hours must not be empty. `errors` names each field."
     ),
-    429: _problem("Over a rate limit (`limit` names it; see `Retry-After`)."),
+    429: problem_spec("Over a rate limit (`limit` names it; see `Retry-After`)."),
 }
 KEY_ERRORS = {
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem("A person's token, or a key without the `roster` permission."),
-    404: _problem("No such institution in the key's municipality and scope."),
-    422: _problem("The body does not match the schema, or tries to change `urgent`."),
-    429: _problem("Over a rate limit (`limit` names it; see `Retry-After`)."),
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec("A person's token, or a key without the `roster` permission."),
+    404: problem_spec("No such institution in the key's municipality and scope."),
+    422: problem_spec("The body does not match the schema, or tries to change `urgent`."),
+    429: problem_spec("Over a rate limit (`limit` names it; see `Retry-After`)."),
 }
 
 

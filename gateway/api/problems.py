@@ -12,6 +12,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -67,6 +68,11 @@ def _status(error: GatewayError) -> int:
         case Unavailable():
             return 503
     return 400
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    """An OpenAPI response entry: a problem document, with what it means here."""
+    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
 
 
 def problem_response(
@@ -206,4 +212,4 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Exception: internal_error,
 }
 
-__all__ = ("EXCEPTION_HANDLERS", "PROBLEM_JSON", "Problem", "problem_response")
+__all__ = ("EXCEPTION_HANDLERS", "PROBLEM_JSON", "Problem", "problem_response", "problem_spec")

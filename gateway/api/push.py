@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires_person
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.auth.principals import PersonPrincipal
 from gateway.config import Settings
 from gateway.delivery import subscriptions
@@ -29,19 +29,15 @@ Session = NamedDependency[AsyncSession]
 Me = NamedDependency[PersonPrincipal]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid token, or its subject is not an active person."),
-    403: _problem("An API key: push subscriptions belong to a signed-in person."),
-    404: _problem("No such subscription of the caller's."),
-    422: _problem(
+    401: problem_spec("No valid token, or its subject is not an active person."),
+    403: problem_spec("An API key: push subscriptions belong to a signed-in person."),
+    404: problem_spec("No such subscription of the caller's."),
+    422: problem_spec(
         "The subscription cannot be used: `errors` names the field (endpoint not https or "
         "too long, p256dh not a P-256 point, auth not 16 bytes, an unknown field)."
     ),
-    429: _problem("Over a rate limit (`limit` names it; see `Retry-After`)."),
+    429: problem_spec("Over a rate limit (`limit` names it; see `Retry-After`)."),
 }
 
 
@@ -55,7 +51,7 @@ class PushController(Controller):
         description="The `applicationServerKey` to pass to `PushManager.subscribe()` "
         "(base64url, a 65-byte P-256 point). No credentials needed. 404 when web push is "
         "not configured (`BUDSTIKKE_VAPID_PRIVATE_KEY`).",
-        responses={404: _problem("Web push is not configured.")},
+        responses={404: problem_spec("Web push is not configured.")},
     )
     async def vapid_public_key(
         self, settings: NamedDependency[Settings]

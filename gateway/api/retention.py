@@ -11,15 +11,13 @@ import uuid
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.api.auth import requires
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.auth import requires_whole_municipality
+from gateway.api.problems import problem_spec
 from gateway.audit import AuditActor
 from gateway.auth.principals import Permission, SystemPrincipal
-from gateway.errors import Forbidden
 from gateway.orm import utcnow
 from gateway.retention import configuration
 from gateway.retention.hold import set_hold
@@ -29,30 +27,22 @@ Session = NamedDependency[AsyncSession]
 Key = NamedDependency[SystemPrincipal]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem(
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec(
         "Not an API key with the `admin` permission for the whole municipality "
         "(a person's token never may)."
     ),
-    404: _problem("No such institution in this key's municipality."),
-    422: _problem("The days or the reason cannot be used (`errors` says which and why)."),
+    404: problem_spec("No such institution in this key's municipality."),
+    422: problem_spec("The days or the reason cannot be used (`errors` says which and why)."),
 }
 
-
-def _whole_municipality(principal: SystemPrincipal) -> None:
-    if not principal.municipality_wide:
-        raise Forbidden("retention is managed with a municipality-wide admin key")
 
 
 class RetentionController(Controller):
     path = "/v1"
     tags = ["admin"]  # noqa: RUF012 - Litestar reads a class attribute
-    guards = [requires(Permission.ADMIN)]  # noqa: RUF012
+    guards = [requires_whole_municipality(Permission.ADMIN)]  # noqa: RUF012
     security = [{"apiKey": []}]  # noqa: RUF012
 
     @get(
@@ -65,7 +55,6 @@ class RetentionController(Controller):
         responses=ERRORS,
     )
     async def read(self, principal: Key, session: Session) -> RetentionRead:
-        _whole_municipality(principal)
         return await configuration.read_retention(session, principal.municipality_id)
 
     @put(
@@ -79,7 +68,6 @@ class RetentionController(Controller):
     async def replace(
         self, data: JSONBody[RetentionPut], principal: Key, session: Session
     ) -> RetentionRead:
-        _whole_municipality(principal)
         return await configuration.replace_policy(
             session, principal.municipality_id, data.days, by=AuditActor.api_key(principal.key_id)
         )
@@ -98,7 +86,6 @@ class RetentionController(Controller):
         principal: Key,
         session: Session,
     ) -> LegalHoldRead:
-        _whole_municipality(principal)
         state = await set_hold(
             session,
             principal.municipality_id,

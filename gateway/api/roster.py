@@ -11,12 +11,11 @@ from collections.abc import Sequence
 
 from litestar import Controller, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires
-from gateway.api.problems import PROBLEM_JSON, Problem
+from gateway.api.problems import problem_spec
 from gateway.auth.principals import Permission, SystemPrincipal
 from gateway.config import Settings
 from gateway.roster.schemas import (
@@ -31,22 +30,17 @@ from gateway.roster.schemas import (
 )
 from gateway.roster.upsert import Kind, upsert_roster
 
-
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    400: _problem("The body is not JSON."),
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem("The key lacks the `roster` permission, or is scoped to institutions."),
-    404: _problem("No such municipality for this key."),
-    409: _problem("The roster changed under the request; send it again."),
-    413: _problem(
+    400: problem_spec("The body is not JSON."),
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec("The key lacks the `roster` permission, or is scoped to institutions."),
+    404: problem_spec("No such municipality for this key."),
+    409: problem_spec("The roster changed under the request; send it again."),
+    413: problem_spec(
         "Too many items (`BUDSTIKKE_ROSTER_PUT_MAX_ITEMS`) or too large a body "
         "(`BUDSTIKKE_MAX_BODY_BYTES`)."
     ),
-    422: _problem(
+    422: problem_spec(
         "The body does not match the schema (`errors` names the item and field), "
         "or every item was refused and nothing changed (`errors` lists why)."
     ),

@@ -13,12 +13,11 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.auth import requires
-from gateway.api.problems import PROBLEM_JSON, Problem, internal_error, problem_response
+from gateway.api.problems import internal_error, problem_response, problem_spec
 from gateway.auth.principals import Permission, SystemPrincipal
 from gateway.config import Settings
 from gateway.orm import utcnow
@@ -36,16 +35,12 @@ Session = NamedDependency[AsyncSession]
 Key = NamedDependency[SystemPrincipal]
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON)
-
-
 ERRORS = {
-    401: _problem("No valid API key (`Authorization: Bearer bsk_…`)."),
-    403: _problem("The key lacks the `report` permission."),
-    404: _problem("No such endpoint (or institution) for this key."),
-    413: _problem("The municipality has 20 endpoints already."),
-    422: _problem(
+    401: problem_spec("No valid API key (`Authorization: Bearer bsk_…`)."),
+    403: problem_spec("The key lacks the `report` permission."),
+    404: problem_spec("No such endpoint (or institution) for this key."),
+    413: problem_spec("The municipality has 20 endpoints already."),
+    422: problem_spec(
         "The body does not match the schema, an event type is unknown (the known ones "
         "are listed), or the URL is refused (not https, or a non-public address)."
     ),
