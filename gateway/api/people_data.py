@@ -58,7 +58,6 @@ class ErasureRead(msgspec.Struct, kw_only=True):
     consent_answers_kept: int
 
 
-
 class PeopleDataController(Controller):
     path = "/v1/admin/people"
     tags = ["admin"]  # noqa: RUF012 - Litestar reads a class attribute

@@ -38,7 +38,6 @@ ERRORS = {
 }
 
 
-
 class RetentionController(Controller):
     path = "/v1"
     tags = ["admin"]  # noqa: RUF012 - Litestar reads a class attribute

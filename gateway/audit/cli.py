@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import uuid
-from collections.abc import Awaitable, Callable
 
 import click
 import msgspec
 from sqlalchemy import or_, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit.schemas import AuditPage
 from gateway.audit.service import ACTIONS, MAX_PAGE, AuditActor, AuditFilter, read
-from gateway.config import load_settings
-from gateway.db import create_engine, session_factory
-from gateway.errors import GatewayError, NotFound
+from gateway.cli_session import run_with_session
+from gateway.errors import NotFound
 from gateway.roster.models import Municipality, Person
 
 _HEADER = ("AT (UTC)", "ACTION", "ACTOR", "TARGET", "DETAIL")
@@ -72,7 +67,7 @@ def audit(
         wanted = AuditFilter(action=action, person=who, since=since, until=until, limit=limit)
         return await read(session, municipality_id, AuditActor.cli(), wanted)
 
-    page = _run(work)
+    page = run_with_session(lambda _settings, session: work(session))
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(page)).decode())
         return
@@ -115,23 +110,3 @@ async def _person(session: AsyncSession, municipality_id: uuid.UUID, given: str)
     if found is None:
         raise NotFound(f"no person {given!r} in this municipality")
     return found
-
-
-def _run(work: Callable[[AsyncSession], Awaitable[AuditPage]]) -> AuditPage:
-    async def go() -> AuditPage:
-        engine = create_engine(load_settings(os.environ).database_url, pool_size=1)
-        try:
-            async with session_factory(engine)() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(go())
-    except GatewayError as exc:
-        raise click.ClickException(exc.detail) from exc
-    except DBAPIError as exc:
-        raise click.ClickException(
-            f"database error ({type(exc.orig).__name__}: {exc.orig}); "
-            "is the schema up to date? run `budstikke migrate`"
-        ) from exc

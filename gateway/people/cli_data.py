@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import AuditActor
-from gateway.config import Settings, load_settings
-from gateway.db import create_engine, session_factory
-from gateway.errors import ConfigError, GatewayError
+from gateway.cli_session import run_with_session
+from gateway.config import Settings
+from gateway.errors import ConfigError
 from gateway.people.erasure import erase_person
 from gateway.people.export import export_person
 from gateway.roster.models import Municipality, Person
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Settings, AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` with a fresh session (not in a transaction) on the configured database."""
-
-    async def go() -> T:
-        settings = load_settings(os.environ)
-        engine = create_engine(settings.database_url, pool_size=1)
-        try:
-            async with session_factory(engine)() as session:
-                return await work(settings, session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(go())
-    except GatewayError as exc:
-        raise click.ClickException(exc.detail) from exc
-    except DBAPIError as exc:
-        raise click.ClickException(
-            f"database error ({type(exc.orig).__name__}: {exc.orig}); "
-            "is the schema up to date? run `budstikke migrate`"
-        ) from exc
 
 
 async def find_any_person(
@@ -100,7 +71,7 @@ def export_person_command(person: str, municipality_code: str | None, out: Path 
         )
         return await export_person(session, municipality_id, person_id, by=AuditActor.cli())
 
-    held = _run(work)
+    held = run_with_session(work)
     text = json.dumps(held, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)
@@ -140,7 +111,7 @@ def erase_person_command(person: str, municipality_code: str | None, yes: bool) 
             f"{report.consent_answers_kept} consent answers kept without identity"
         )
 
-    click.echo(_run(work))
+    click.echo(run_with_session(work))
 
 
 __all__ = ("erase_person_command", "export_person_command", "find_any_person")

@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.audit import AuditActor
-from gateway.config import Settings, load_settings
-from gateway.db import create_engine, session_factory
-from gateway.errors import GatewayError, InvalidInput, NotFound
+from gateway.cli_session import run_with_session
+from gateway.config import Settings
+from gateway.errors import NotFound
 from gateway.orm import utcnow
 from gateway.retention.hold import find_institution, set_hold
 from gateway.retention.service import PurgeReport, purge_until_done
 from gateway.roster.models import Municipality
-
-T = TypeVar("T")
-
-
-def _run(work: Callable[[Settings, AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` with a fresh session on the configured database; errors as messages."""
-
-    async def go() -> T:
-        settings = load_settings(os.environ)
-        engine = create_engine(settings.database_url, pool_size=1)
-        try:
-            async with session_factory(engine)() as session:
-                return await work(settings, session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(go())
-    except InvalidInput as exc:
-        raise click.ClickException("; ".join([exc.detail, *exc.errors])) from exc
-    except GatewayError as exc:
-        raise click.ClickException(exc.detail) from exc
-    except DBAPIError as exc:
-        raise click.ClickException(
-            f"database error ({type(exc.orig).__name__}: {exc.orig}); "
-            "is the schema up to date? run `budstikke migrate`"
-        ) from exc
 
 
 @click.group(name="retention")
@@ -81,7 +49,7 @@ def purge_command(municipality_code: str | None, dry_run: bool) -> None:
             done.append((code, report))
         return done
 
-    for code, report in _run(work):
+    for code, report in run_with_session(work):
         click.echo(json.dumps({"municipality": code, **report.counts()}, sort_keys=True))
 
 
@@ -111,4 +79,4 @@ def hold_command(
         verb = "is under legal hold" if state.active else "is not under legal hold"
         return f"{state.institution_name} ({state.institution_id}) {verb}"
 
-    click.echo(_run(work))
+    click.echo(run_with_session(work))
