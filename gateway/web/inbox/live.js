@@ -79,9 +79,6 @@ export function connectLive({base, token, onEvent, onStatus = () => {}}) {
       if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
       opened = true;
       failures = 0;
-      onStatus("open");
-      if (connectedOnce) onEvent({type: "resync"});
-      connectedOnce = true;
       const parser = new SseParser(
         (message) => {
           if (message.event !== "inbox") return;
@@ -94,9 +91,18 @@ export function connectLive({base, token, onEvent, onStatus = () => {}}) {
         (ms) => { retry = ms; },
       );
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let first = true;
       for (;;) {
         const {value, done} = await reader.read();
         if (done || stopped) break;
+        if (first) {
+          // The server writes its first line after it subscribed: only from here on can
+          // no event published for this reader be missed (the headers come earlier).
+          first = false;
+          onStatus("open");
+          if (connectedOnce) onEvent({type: "resync"});
+          connectedOnce = true;
+        }
         parser.feed(value);
       }
     } catch (error) {
