@@ -121,7 +121,11 @@ async def test_guardian_reads_and_replies_while_the_teacher_watches_live(
     await ready(guardian)
     await guardian.locator(f"{INBOX} [data-view=threads] h2").wait_for()
     await guardian.evaluate("window.__noReload = true")
-    unread_before = await nav_count(guardian, "threads")
+    # The count the nav shows once its first load is in (it may still be on its way).
+    unread_before = int(
+        demo_gateway.api("GET", "/v1/inbox/unread", demo_gateway.token("guardian"))["total"]
+    )
+    await wait_until(lambda: _count_is(guardian, "threads", unread_before))
     await guardian_side.screenshot(guardian, "1-guardian-inbox-before")
 
     subject = unique("Tur til skoven fredag")
