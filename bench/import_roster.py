@@ -23,24 +23,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
-import os
 import sqlite3
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import asyncpg
+from harness import Result, fresh_postgres, postgres_admin_url
 
 from gateway import migrate
 from gateway.db import create_engine
 from gateway.roster.demo import write_demo_data
 from gateway.roster.importer import import_oneroster
 from gateway.roster.oneroster import read_oneroster
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _raw_csv_rows(folder: Path) -> int:
@@ -49,32 +45,6 @@ def _raw_csv_rows(folder: Path) -> int:
         with path.open(encoding="utf-8-sig", newline="") as file:
             rows += sum(1 for _ in csv.reader(file)) - 1
     return rows
-
-
-def _postgres_url(work: Path) -> tuple[str, Any]:
-    configured = os.environ.get("BUDSTIKKE_TEST_POSTGRES_URL")
-    if configured:
-        return configured, None
-    import pgserver  # noqa: PLC0415
-
-    server = pgserver.get_server(work / "pg", cleanup_mode="stop")
-    return server.get_uri(), server
-
-
-async def _fresh_postgres(admin_url: str, name: str) -> str:
-    from sqlalchemy.engine import make_url  # noqa: PLC0415
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        user=url.username or "postgres",
-        host=url.query.get("host") or url.host or "127.0.0.1",
-        port=url.port or 5432,
-        database=url.database or "postgres",
-    )
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
 
 
 async def _raw_write(database_url: str, rows: int) -> float:
@@ -144,8 +114,8 @@ def main() -> None:
         if args.engine == "sqlite":
             database_url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
         else:
-            admin, server = _postgres_url(work)
-            database_url = asyncio.run(_fresh_postgres(admin, "budstikke_bench_import"))
+            admin, server = postgres_admin_url(work)
+            database_url = asyncio.run(fresh_postgres(admin, "budstikke_bench_import"))
         migrate.upgrade(database_url)
 
         started = time.perf_counter()
@@ -177,18 +147,28 @@ def main() -> None:
         "import_s": first,
         "reimport_s": again,
     }
-    print(f"roster import, {args.children:,} children, {args.engine}")
-    print(
-        f"  read:     {csv_rows / reader:10,.0f} rows/s   ratio {raw_read / reader:.2f} of raw csv "
-        f"({csv_rows / raw_read:,.0f} rows/s)"
+    result = Result(
+        "import_roster",
+        size={"children": args.children, "engine": args.engine, "csv rows": csv_rows},
+        details=figures,
     )
-    print(
-        f"  import:   {written / first:10,.0f} rows/s   ratio {raw_write / first:.2f} of raw "
-        f"driver write ({written / raw_write:,.0f} rows/s), {csv_rows / first:,.0f} csv rows/s"
+    result.figure(
+        "read (OneRoster reader)",
+        value=csv_rows / reader,
+        unit="rows/s",
+        baseline=csv_rows / raw_read,
+        baseline_name="stdlib csv",
     )
-    print(f"  reimport: {csv_rows / again:10,.0f} csv rows/s  (nothing changes)")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"import_roster_{args.engine}.json").write_text(json.dumps(figures, indent=2))
+    result.figure(
+        "import (read, decide, write)",
+        value=written / first,
+        unit="rows written/s",
+        baseline=written / raw_write,
+        baseline_name="raw driver write",
+        note=f"{first:.2f} s, {csv_rows / first:,.0f} csv rows/s",
+    )
+    result.absolute("re-import, nothing changes", value=again, unit="s")
+    result.write(f"_{args.engine}")
 
 
 if __name__ == "__main__":
