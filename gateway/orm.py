@@ -59,6 +59,31 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def new_ids(count: int) -> list[uuid.UUID]:
+    """``count`` keys as :func:`new_id` makes them, from one read of the random source.
+
+    For a plan of a hundred thousand rows, one ``secrets.randbits`` call per key was a
+    fifth of the planning time.
+    """
+    prefix = ((time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF) << 80
+    fixed = 0x7 << 76 | 0x2 << 62  # version 7, RFC 9562 variant
+    clear = ~(0xF << 76 | 0x3 << 62)
+    randomness = secrets.token_bytes(10 * count)
+    return [
+        uuid.UUID(int=(prefix | int.from_bytes(randomness[i : i + 10])) & clear | fixed)
+        for i in range(0, 10 * count, 10)
+    ]
+
+
+#: :func:`new_id` made by PostgreSQL, for rows an ``INSERT … SELECT`` writes: a random
+#: UUID with its first 48 bits replaced by the Unix time in milliseconds, version 7.
+NEW_ID_POSTGRESQL = (
+    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+    "substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) "
+    "from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid"
+)
+
+
 def utcnow() -> dt.datetime:
     """The current time, aware, in UTC."""
     return dt.datetime.now(dt.UTC)

@@ -10,6 +10,7 @@ their institutions and their own guardians; the pupils of their own groups only 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,7 @@ async def check_family_reach(
     links: Links,
     sender: Sender,
     audience: Audience,
-    others: list[uuid.UUID],
+    others: Collection[uuid.UUID],
 ) -> None:
     """Guardians and pupils: staff, their own family, and group mates where allowed."""
     if sender.kind == PersonKind.GUARDIAN:

@@ -34,7 +34,7 @@ async def check_inside(
     links: Links,
     institutions: set[uuid.UUID],
     audience: Audience,
-    people: list[uuid.UUID],
+    people: Collection[uuid.UUID],
 ) -> None:
     """Forbidden unless the audience and ``people`` are all within ``institutions``.
 
@@ -57,7 +57,9 @@ async def check_inside(
                 children.update(target.children)
             case People():
                 listed.update(target.people)
-    people = [person for person in people if person in listed]
+    # The listed ones among the recipients (a broadcast's recipients: a set of 100,000).
+    reached = people if isinstance(people, set | frozenset) else set(people)
+    people = [person for person in listed if person in reached]
     if groups:
         rows = await session.execute(
             select(Group.id, Group.institution_id).where(

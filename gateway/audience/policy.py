@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -65,6 +65,7 @@ __all__ = (
     "check_reach",
     "check_scope",
     "check_send",
+    "check_send_ids",
 )
 
 # The day rosters are read on when the caller does not say.
@@ -86,10 +87,30 @@ async def check_send(
     ``audience``; pass the same ``today`` (default: the date in Copenhagen now).
     Raises Forbidden (never naming anyone) or LimitExceeded(limit="recipient_limit").
     """
+    await check_send_ids(
+        session,
+        sender_id=sender_id,
+        municipality_id=municipality_id,
+        audience=audience,
+        recipient_ids=[r.person_id for r in recipients],
+        today=today,
+    )
+
+
+async def check_send_ids(
+    session: AsyncSession,
+    *,
+    sender_id: uuid.UUID,
+    municipality_id: uuid.UUID,
+    audience: Audience,
+    recipient_ids: Collection[uuid.UUID],
+    today: dt.date | None = None,
+) -> None:
+    """:func:`check_send` for recipients known by id alone (a broadcast the database wrote)."""
     links = Links(municipality_id, today or _today())
     sender = await load_sender(session, links, sender_id)
     _check_shape(sender, audience)
-    others = _others(recipients, sender_id)
+    others = set(recipient_ids) - {sender_id}
     if len(others) > sender.limit and not sender.may_broadcast:
         raise LimitExceeded(
             f"the audience reaches {len(others)} people; at most {sender.limit} "
@@ -112,7 +133,8 @@ async def check_reach(
     links = Links(municipality_id, today or _today())
     sender = await load_sender(session, links, sender_id)
     _check_shape(sender, audience)
-    await _check_people(session, links, sender, audience, _others(recipients, sender_id))
+    others = {r.person_id for r in recipients} - {sender_id}
+    await _check_people(session, links, sender, audience, others)
 
 
 async def check_scope(
@@ -134,11 +156,6 @@ def _today() -> dt.date:
     return dt.datetime.now(ZoneInfo(DEFAULT_TIME_ZONE)).date()
 
 
-def _others(recipients: Sequence[Recipient], sender_id: uuid.UUID) -> list[uuid.UUID]:
-    # A sender is often in their own audience (a teacher of the class); that is no reach.
-    return list(dict.fromkeys(r.person_id for r in recipients if r.person_id != sender_id))
-
-
 def _check_shape(sender: Sender, audience: Audience) -> None:
     if sender.kind == PersonKind.STAFF:
         return
@@ -151,9 +168,13 @@ async def _check_people(
     links: Links,
     sender: Sender,
     audience: Audience,
-    others: list[uuid.UUID],
+    others: set[uuid.UUID],
 ) -> None:
-    """Every recipient within the sender's reach, and no block between them."""
+    """Every recipient within the sender's reach, and no block between them.
+
+    ``others``: the recipients but the sender (often in their own audience, as the
+    teacher of the class is; that is no reach).
+    """
     if sender.kind == PersonKind.STAFF:
         await check_inside(session, links, set(sender.rules), audience, others)
     else:

@@ -34,7 +34,7 @@ from gateway.delivery.models import (
 )
 from gateway.dialect import among
 from gateway.messaging.models import Message, Participant, Thread, ThreadKind
-from gateway.orm import new_id
+from gateway.orm import new_ids
 from gateway.preferences import rules
 from gateway.preferences.models import Category, Mode, Preference, Schedule
 from gateway.roster.models import ContactKind, ContactPoint, Institution, Person, PersonKind
@@ -130,8 +130,13 @@ async def recipients(
     category: str,
     *,
     only: Collection[uuid.UUID] | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
 ) -> list[Recipient]:
-    """Everyone who sees ``message`` and has not muted the thread (of ``only``), in one query."""
+    """Everyone who sees ``message`` and has not muted the thread (of ``only``), in one query.
+
+    With ``limit``, one page of them in id order, those with ids ``after`` the last page's.
+    """
     push_pref = aliased(Preference)
     email_pref = aliased(Preference)
     m = thread.municipality_id
@@ -192,6 +197,10 @@ async def recipients(
         )
     if only is not None:
         query = query.where(among(Participant.person_id, list(only), session))
+    if after is not None:
+        query = query.where(Participant.person_id > after)
+    if limit is not None:
+        query = query.order_by(Participant.person_id).limit(limit)
     found: list[Recipient] = []
     for row in await session.execute(query):
         quiet = (row[6], row[7]) if row[6] is not None and row[7] is not None else None
@@ -258,6 +267,46 @@ def _plan_one(
     return DeliveryKind.INSTANT.value, at, "working_hours" if person.staff else "quiet_hours"
 
 
+#: (channel, kind, not_before, why it waits) of each delivery one person gets.
+Decision = tuple[tuple[str, str, dt.datetime, str | None], ...]
+
+
+def _decide(ctx: Context, person: Recipient, reminder_round: int) -> Decision:
+    """What one person gets over each configured channel, and when."""
+    modes = {
+        channel: rules.effective_mode(ctx.category, channel, chosen, ctx.defaults)
+        for channel, chosen in person.chosen.items()
+    }
+    decided = []
+    for channel in ctx.channels:
+        planned = _plan_one(ctx, person, channel, modes)
+        if planned is None:
+            continue
+        kind, not_before, waits = planned
+        if reminder_round:
+            if kind == DeliveryKind.ESCALATION.value:
+                kind, not_before, waits = DeliveryKind.INSTANT.value, ctx.now, None
+                at = _when(ctx, person, ctx.base)
+                if at > ctx.now:
+                    not_before, waits = at, "working_hours" if person.staff else "quiet_hours"
+            if kind == DeliveryKind.INSTANT.value:
+                kind = DeliveryKind.REMINDER.value
+        decided.append((channel, kind, not_before, waits))
+    return tuple(decided)
+
+
+def _profile(person: Recipient) -> tuple[object, ...]:
+    """Everything :func:`_decide` reads of a person: people alike are decided once."""
+    return (
+        person.staff,
+        person.has_email,
+        person.has_push,
+        person.quiet,
+        person.digest_time,
+        *sorted(person.chosen.items()),
+    )
+
+
 def plan(
     ctx: Context,
     thread: Thread,
@@ -269,31 +318,22 @@ def plan(
     """Delivery rows (for ``bulk_insert``) for every person × configured channel.
 
     With ``reminder_round`` the rows are that reminder of the item (kind ``reminder``):
-    they follow the same rules, but a reminder never waits for an escalation.
+    they follow the same rules, but a reminder never waits for an escalation. The rules
+    run once per distinct profile (a school's guardians mostly share a handful: default
+    modes, default quiet hours), not once per person.
     """
+    decisions: dict[tuple[object, ...], Decision] = {}
     rows: list[dict[str, Any]] = []
+    queued, deferred = DeliveryState.QUEUED.value, DeliveryState.DEFERRED.value
     for person in people:
-        modes = {
-            channel: rules.effective_mode(ctx.category, channel, chosen, ctx.defaults)
-            for channel, chosen in person.chosen.items()
-        }
-        for channel in ctx.channels:
-            planned = _plan_one(ctx, person, channel, modes)
-            if planned is None:
-                continue
-            kind, not_before, waits = planned
-            if reminder_round:
-                if kind == DeliveryKind.ESCALATION.value:
-                    kind, not_before, waits = DeliveryKind.INSTANT.value, ctx.now, None
-                    at = _when(ctx, person, ctx.base)
-                    if at > ctx.now:
-                        not_before, waits = at, "working_hours" if person.staff else "quiet_hours"
-                if kind == DeliveryKind.INSTANT.value:
-                    kind = DeliveryKind.REMINDER.value
-            due = not_before <= ctx.now
+        profile = _profile(person)
+        decided = decisions.get(profile)
+        if decided is None:
+            decided = decisions[profile] = _decide(ctx, person, reminder_round)
+        for channel, kind, not_before, waits in decided:
             rows.append(
                 {
-                    "id": new_id(),
+                    "id": None,
                     "municipality_id": thread.municipality_id,
                     "message_id": message.id,
                     "thread_id": thread.id,
@@ -303,7 +343,7 @@ def plan(
                     "round": reminder_round,
                     "category": ctx.category,
                     "urgent": ctx.urgent,
-                    "state": DeliveryState.QUEUED.value if due else DeliveryState.DEFERRED.value,
+                    "state": queued if not_before <= ctx.now else deferred,
                     "reason": waits,
                     "not_before": not_before,
                     "claimed_by": None,
@@ -315,4 +355,6 @@ def plan(
                     "sent_at": None,
                 }
             )
+    for row, new in zip(rows, new_ids(len(rows)), strict=True):
+        row["id"] = new
     return rows

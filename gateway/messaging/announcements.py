@@ -23,6 +23,7 @@ from gateway.delivery.receipts import settle_read
 from gateway.errors import Forbidden, InvalidInput, NotFound
 from gateway.messaging import access, posting
 from gateway.messaging.actors import Actor
+from gateway.messaging.entries import write_recipient_entries
 from gateway.messaging.events import Events
 from gateway.messaging.models import (
     Message,
@@ -34,7 +35,7 @@ from gateway.messaging.models import (
 )
 from gateway.messaging.reading import attachments_of
 from gateway.messaging.schemas import AnnouncementCreate
-from gateway.messaging.threads import institution_of, participant_rows, recipients_of
+from gateway.messaging.threads import institution_of, participant_rows
 from gateway.messaging.views import (
     Accepted,
     AnnouncementFeed,
@@ -80,7 +81,6 @@ async def create(
     _check_times(data, now)
     posting.check_attachment_count(data.attachments, settings.message_max_attachments)
     async with session.begin():
-        recipients = await recipients_of(session, actor, data.audience, settings, now)
         thread = Thread(
             id=new_id(),
             municipality_id=actor.municipality_id,
@@ -102,12 +102,12 @@ async def create(
         )
         session.add(thread)
         await session.flush()
+        # The first message is counted as the entries are written: no UPDATE of each.
+        recipients = await write_recipient_entries(
+            session, actor, data.audience, thread, settings=settings, now=now
+        )
         sender = Recipient(person_id=actor.person_id, kind=actor.kind)
         rows = participant_rows(thread, [sender], role=ParticipantRole.SENDER, unread=0, now=now)
-        # The first message is counted as the entries are written: no UPDATE of each.
-        rows += participant_rows(
-            thread, recipients, role=ParticipantRole.RECIPIENT, unread=1, now=now
-        )
         await bulk_insert(session, Participant.__table__, rows)  # type: ignore[arg-type]
         message = await posting.add_message(
             session, thread, author_id=actor.person_id, body=data.body, now=now, counted=True
@@ -124,7 +124,7 @@ async def create(
     if data.publish_at is None or data.publish_at <= now:
         # Scheduled ones get their event from the delivery worker when they publish.
         await events.publish(
-            [r.person_id for r in recipients],
+            recipients,
             {"type": "announcement", "thread_id": str(thread.id)},
         )
     return Accepted(thread_id=thread.id, message_id=message.id, recipients=len(recipients))
