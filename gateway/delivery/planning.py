@@ -245,7 +245,9 @@ def _plan_one(
         at = rules.next_digest_time(
             ctx.base, ctx.zone, minutes if minutes is not None else ctx.settings.digest_time
         )
-        return DeliveryKind.DIGEST.value, at, "digest"
+        # A digest keeps the same hours as anything else: staff get it when they are
+        # at work, a guardian when their quiet hours are over.
+        return DeliveryKind.DIGEST.value, _when(ctx, person, at), "digest"
     delay = ctx.settings.escalate_email_after_seconds
     push_mode = modes[DeliveryChannel.WEBPUSH.value]
     escalates = (
