@@ -41,10 +41,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     data_dir: Path
     database_url: str
+    database_replica_url: str | None
     redis_url: str | None
+    redis_sentinels: tuple[tuple[str, int], ...]
+    redis_sentinel_master: str
     host: str
     port: int
     api_processes: int
+    api_max_in_flight: int
     log_format: LogFormat
     log_level: str
     default_time_zone: str
@@ -143,8 +147,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{variable.name}={raw!r}: {exc}") from exc
     data_dir: Path = values["data_dir"].resolve()
     values["data_dir"] = data_dir
+    _check_replica(values)
     if values["database_url"] is None:
         values["database_url"] = f"sqlite+aiosqlite:///{data_dir / 'budstikke.db'}"
+    values["redis_sentinels"] = values["redis_sentinels"] or ()
+    _check_sentinels(values)
     values["cors_origins"] = values["cors_origins"] or ()
     values["frame_ancestors"] = values["frame_ancestors"] or ()
     if values["auth_jwks_url"] is not None:
@@ -168,6 +175,43 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if values["smtp_username"] is not None and values["smtp_password"] is None:
         raise ConfigError(f"{PREFIX}SMTP_USERNAME is set, so {PREFIX}SMTP_PASSWORD must be too")
     return Settings(**values)
+
+
+def _check_replica(values: dict[str, Any]) -> None:
+    """A replica only makes sense as a PostgreSQL standby of a PostgreSQL primary."""
+    replica = values["database_replica_url"]
+    if replica is None:
+        return
+    name = f"{PREFIX}DATABASE_REPLICA_URL"
+    if not _is_postgres(replica):
+        raise ConfigError(f"{name} must be a postgresql:// URL: SQLite has no replicas")
+    if values["database_url"] is None:
+        raise ConfigError(f"{name} is set, so {PREFIX}DATABASE_URL must name its primary")
+    if not _is_postgres(values["database_url"]):
+        raise ConfigError(
+            f"{name} is set, so {PREFIX}DATABASE_URL must be the PostgreSQL primary, not SQLite"
+        )
+
+
+def _is_postgres(url: str) -> bool:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - keep import time small
+
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def _check_sentinels(values: dict[str, Any]) -> None:
+    """The sentinels say where the master is; the URL still says which database."""
+    if values["redis_sentinels"] and values["redis_url"] is None:
+        raise ConfigError(
+            f"{PREFIX}REDIS_SENTINELS is set, so {PREFIX}REDIS_URL must be too: it names "
+            "the database number and credentials (its host is not used), e.g. "
+            "redis://:password@mymaster/0"
+        )
+    if values["redis_sentinels"] and str(values["redis_url"]).startswith("unix://"):
+        raise ConfigError(
+            f"{PREFIX}REDIS_SENTINELS is set, so {PREFIX}REDIS_URL must be redis:// or "
+            "rediss://, not a unix socket"
+        )
 
 
 def markdown_table() -> str:

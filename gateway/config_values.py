@@ -45,6 +45,28 @@ def parse_redis_url(raw: str) -> str:
     return raw
 
 
+def parse_sentinels(raw: str) -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` as (host, port) pairs; an empty value means none."""
+    sentinels: list[tuple[str, int]] = []
+    for item in raw.split(","):
+        entry = item.strip()
+        if not entry:
+            continue
+        host, sep, port = entry.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{entry!r} is not host:port (e.g. sentinel-1.example.dk:26379)")
+        sentinels.append((host, int(port)))
+    return tuple(sentinels)
+
+
+def parse_sentinel_master(raw: str) -> str:
+    name = raw.strip()
+    if not name or any(char.isspace() for char in name):
+        raise ValueError("must be the master's name in the sentinels' configuration")
+    return name
+
+
 def parse_time_zone(raw: str) -> str:
     try:
         ZoneInfo(raw)

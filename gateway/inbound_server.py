@@ -26,17 +26,17 @@ from typing import Any, TypeVar
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from redis.asyncio import Redis
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
-from gateway.db import create_engine, session_factory
+from gateway.db import READ_YOUR_WRITES, create_engine, session_factory
 from gateway.delivery import inbound
 from gateway.delivery.addresses import mail_domain
 from gateway.delivery.queue import Queue
 from gateway.messaging.events import Events
 from gateway.orm import utcnow
+from gateway.redis_client import connect_redis
 
 log = structlog.get_logger(__name__)
 
@@ -223,8 +223,13 @@ async def listening(
 
 async def serve_until_stopped(settings: Settings, on_ready: Callable[[str], None]) -> None:
     """Run the listener with its own engine and Redis until SIGINT or SIGTERM."""
-    engine = create_engine(settings.database_url)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5) if settings.redis_url else None
+    # With a replica, commits wait for it (as the API's): a reply by email is in the
+    # replica's inbox lists before its live event goes out.
+    engine = create_engine(
+        settings.database_url,
+        server_settings=READ_YOUR_WRITES if settings.database_replica_url else None,
+    )
+    redis = connect_redis(settings, socket_timeout=5)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

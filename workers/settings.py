@@ -9,9 +9,10 @@ from arq import cron, func
 from arq.connections import RedisSettings
 
 from gateway.config import Settings, load_settings
-from gateway.db import create_engine, session_factory
+from gateway.db import READ_YOUR_WRITES, create_engine, session_factory
 from gateway.logging import configure_logging
 from gateway.metrics import start_worker_metrics
+from gateway.redis_client import arq_settings
 from workers.consents import send_consent_reminders
 from workers.delivery import (
     deliver,
@@ -33,7 +34,13 @@ EVERY_5_SECONDS = set(range(0, 60, 5))
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings(os.environ)
     configure_logging(settings)
-    engine = create_engine(settings.database_url, pool_size=5)
+    # With a replica, the worker's commits too are visible there before their live
+    # events go out (a scheduled announcement's feed reload, a report).
+    engine = create_engine(
+        settings.database_url,
+        pool_size=5,
+        server_settings=READ_YOUR_WRITES if settings.database_replica_url else None,
+    )
     ctx.update(settings=settings, engine=engine, sessions=session_factory(engine))
     await delivery_startup(ctx)
     await webhook_startup(ctx)
@@ -49,10 +56,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
-    """arq's connection settings from ``BUDSTIKKE_REDIS_URL``."""
-    if not settings.redis_url:
-        raise RuntimeError("BUDSTIKKE_REDIS_URL is not set; `budstikke run` starts one for you")
-    return RedisSettings.from_dsn(settings.redis_url)
+    """arq's connection settings: ``BUDSTIKKE_REDIS_URL``, or its master via Sentinel."""
+    return arq_settings(settings)
 
 
 class WorkerSettings:

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
+from gateway.api.resources import REPLICA
 from gateway.config import Settings
 from gateway.messaging import announcements
 from gateway.messaging.actors import Actor
@@ -52,6 +53,7 @@ class AnnouncementsController(Controller):
         summary="Read statistics",
         description="Recipients and households (the guardians of one child) that have read.",
         responses=ERRORS,
+        dependencies=REPLICA,
     )
     async def stats(
         self, thread_id: FromPath[uuid.UUID], actor: Me, session: Session

@@ -7,12 +7,14 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import gateway
 from gateway.api.actors import provide_actor, provide_events
+from gateway.api.admission import AdmissionLimit, Gate
 from gateway.api.announcements import AnnouncementsController
 from gateway.api.audiences import AudiencesController
 from gateway.api.audit import AuditController
@@ -104,6 +106,7 @@ def create_app(settings: Settings) -> Litestar:
             *([DemoController] if dev_tokens_enabled(settings) else []),
         ],
         before_send=[security_headers(settings)],
+        middleware=[DefineMiddleware(AdmissionLimit, gate=Gate(settings.api_max_in_flight))],
         lifespan=[lifespan(settings), auth_lifespan(settings)],
         cors_config=_cors(settings),
         dependencies={

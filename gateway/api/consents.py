@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
 from gateway.api.problems import PROBLEM_JSON, Problem
-from gateway.api.resources import Resources
+from gateway.api.resources import REPLICA, Resources
 from gateway.config import Settings
 from gateway.consents import answers, export, service, versions, viewing
 from gateway.consents import results as consent_results
@@ -171,6 +171,7 @@ class ConsentsController(Controller):
         description="Status per child (an option, `no` for a withdrawal, `pending`, "
         "`conflicting`, `expired`), who may answer and their answer, and counts.",
         responses=ERRORS,
+        dependencies=REPLICA,
     )
     async def results(
         self, consent_id: Id, actor: Me, session: Session, settings: NamedDependency[Settings]
@@ -206,6 +207,7 @@ class ConsentsController(Controller):
         description="Every answer, change and withdrawal, oldest first: who, when, for which "
         "child, which version, which option, through which channel. `next_cursor` pages.",
         responses=ERRORS,
+        dependencies=REPLICA,
     )
     async def record(
         self,

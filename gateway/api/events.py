@@ -1,8 +1,9 @@
 """``GET /v1/events``: a person's live inbox events as Server-Sent Events.
 
 Fed from the person's Redis pub/sub channel, so an event published by any API process
-reaches a stream held by any other. Comments every few seconds keep proxies from
-closing an idle stream, and let the server notice a client that went away.
+reaches a stream held by any other; a process reads all its streams over one
+subscription connection. Comments every few seconds keep proxies from closing an idle
+stream, and let the server notice a client that went away.
 """
 
 from __future__ import annotations
@@ -10,49 +11,37 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import structlog
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from redis.asyncio import Redis
 
 from gateway.api.actors import ERRORS, reader_guard
 from gateway.api.resources import Resources
 from gateway.config import Settings
 from gateway.errors import Unavailable
 from gateway.messaging.actors import Actor
-from gateway.messaging.events import channel
-
-log = structlog.get_logger(__name__)
+from gateway.messaging.events import Subscriptions, channel
 
 
 async def stream(
-    redis: Redis, name: str, keepalive: float
+    subscriptions: Subscriptions, name: str, keepalive: float
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """Events from one channel, with a keepalive comment whenever none came for a while."""
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(name)
-    try:
+    """Events from one channel, with a keepalive comment whenever none came for a while.
+
+    Ends when the process's subscription breaks or this stream falls too far behind;
+    the client then reconnects (``retry``) and reloads what it shows.
+    """
+    async with subscriptions.listen(name) as backlog:
         yield ServerSentEventMessage(data=None, comment="connected", retry=5000)
         while True:
-            message = await pubsub.get_message(timeout=keepalive)
-            if message is None:
+            try:
+                data = await asyncio.wait_for(backlog.get(), keepalive)
+            except TimeoutError:
                 yield ServerSentEventMessage(data=None, comment="keepalive")
                 continue
-            data = message.get("data")
-            text = data.decode() if isinstance(data, bytes) else str(data)
-            yield ServerSentEventMessage(event="inbox", data=text)
-    finally:
-        # Shielded: a cancelled stream must still leave its subscription.
-        await asyncio.shield(_close(pubsub, name))
-
-
-async def _close(pubsub: object, name: str) -> None:
-    try:
-        await pubsub.unsubscribe(name)  # type: ignore[attr-defined]
-        await pubsub.aclose()  # type: ignore[attr-defined]
-    except Exception as exc:
-        log.debug("pubsub close failed", error=str(exc))
+            if data is None:
+                return
+            yield ServerSentEventMessage(event="inbox", data=data.decode())
 
 
 class EventsController(Controller):
@@ -75,9 +64,13 @@ class EventsController(Controller):
         resources: NamedDependency[Resources],
         settings: NamedDependency[Settings],
     ) -> ServerSentEvent:
-        if resources.redis is None:
+        if resources.subscriptions is None:
             raise Unavailable("live events need Redis (BUDSTIKKE_REDIS_URL)")
         return ServerSentEvent(
-            stream(resources.redis, channel(actor.person_id), settings.events_keepalive_seconds),
+            stream(
+                resources.subscriptions,
+                channel(actor.person_id),
+                settings.events_keepalive_seconds,
+            ),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -8,14 +8,20 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.api.resources import Resources
-from gateway.db import ping
+from gateway.db import ping, replica_lag_seconds
 
 
 class Health(msgspec.Struct):
     status: str
     checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class Readiness(Health, omit_defaults=True):
+    # How far the read replica is behind the primary; only shown with a replica.
+    replica_lag_seconds: float | None = None
 
 
 class HealthController(Controller):
@@ -28,15 +34,22 @@ class HealthController(Controller):
     @get(
         "/readyz",
         summary="The database and Redis are reachable",
-        description="200 when both answer within 2 s; 503 with the failing check otherwise.",
-        responses={503: ResponseSpec(data_container=Health, description="Not ready")},
+        description="200 when both (and the read replica, where one is configured) answer "
+        "within 2 s; 503 with the failing check otherwise. `replica_lag_seconds`: how far "
+        "the replica is behind.",
+        responses={503: ResponseSpec(data_container=Readiness, description="Not ready")},
     )
-    async def readyz(self, resources: NamedDependency[Resources]) -> Response[Health]:
+    async def readyz(self, resources: NamedDependency[Resources]) -> Response[Readiness]:
         checks = {"database": await _check_database(resources)}
         checks["redis"] = await _check_redis(resources)
+        lag = None
+        if resources.replica is not None:
+            checks["replica"], lag = await _check_replica(resources.replica)
         ready = all(value == "ok" for value in checks.values())
         return Response(
-            Health(status="ready" if ready else "not ready", checks=checks),
+            Readiness(
+                status="ready" if ready else "not ready", checks=checks, replica_lag_seconds=lag
+            ),
             status_code=200 if ready else 503,
             headers=None if ready else {"Retry-After": "5"},
         )
@@ -48,6 +61,16 @@ async def _check_database(resources: Resources) -> str:
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"
     return "ok"
+
+
+async def _check_replica(replica: AsyncEngine) -> tuple[str, float | None]:
+    try:
+        lag = await asyncio.wait_for(replica_lag_seconds(replica), timeout=2)
+    except RuntimeError as exc:
+        return str(exc), None
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}", None
+    return "ok", round(lag, 3)
 
 
 async def _check_redis(resources: Resources) -> str:

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, etagged, reader_guard
+from gateway.api.resources import REPLICA
 from gateway.messaging import announcements, inbox, reading
 from gateway.messaging.actors import Actor
 from gateway.messaging.events import Events
@@ -43,6 +44,7 @@ class InboxController(Controller):
         "to get 304 when nothing changed.",
         responses=ERRORS,
         response_model=ThreadPage,
+        dependencies=REPLICA,
     )
     async def list_threads(
         self,
@@ -88,6 +90,7 @@ class InboxController(Controller):
         description="Total, per institution and per child, from one indexed query.",
         responses=ERRORS,
         response_model=UnreadCounts,
+        dependencies=REPLICA,
     )
     async def get_unread(
         self, request: Request[Any, Any, Any], actor: Me, session: Session
@@ -153,6 +156,7 @@ class InboxController(Controller):
         description="Published, not expired; important first, then newest.",
         responses=ERRORS,
         response_model=AnnouncementFeed,
+        dependencies=REPLICA,
     )
     async def feed(
         self, request: Request[Any, Any, Any], actor: Me, session: Session

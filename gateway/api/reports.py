@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.api.actors import ERRORS, sender_guard
+from gateway.api.resources import REPLICA
 from gateway.delivery.report import DeliveryReport, report
 from gateway.messaging.actors import Actor
 
@@ -27,6 +28,7 @@ class ReportsController(Controller):
         "`superseded`, `skipped`, `read`), how many read it, and the recipients no "
         "channel reaches, with why.",
         responses=ERRORS,
+        dependencies=REPLICA,
     )
     async def report(
         self,

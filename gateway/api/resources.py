@@ -1,4 +1,11 @@
-"""Connections the API holds for its lifetime: made at startup, closed at shutdown."""
+"""Connections the API holds for its lifetime: made at startup, closed at shutdown.
+
+With ``BUDSTIKKE_DATABASE_REPLICA_URL`` the API holds two engines: the primary for
+writes and for every read that must see the caller's own writes, and a read-only one on
+the streaming replica for the lists and reports that may lag (docs/scaling.md says
+which). Handlers opt in with ``dependencies=REPLICA``; without a replica that gives
+them the primary's sessions, exactly as before.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +14,53 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from litestar import Litestar
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
-from gateway.db import create_engine, session_factory
+from gateway.db import READ_ONLY, READ_YOUR_WRITES, create_engine, session_factory
 from gateway.delivery import outbox
 from gateway.delivery.queue import Queue
+from gateway.messaging.events import Subscriptions
+from gateway.redis_client import connect_redis
 
 
 @dataclass
 class Resources:
-    """The engine, session factory and Redis client of one API process."""
+    """The engines, session factories and Redis client of one API process."""
 
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis | None
+    replica: AsyncEngine | None = None
     queue: Queue = field(init=False)
+    reads: async_sessionmaker[AsyncSession] = field(init=False)
+    subscriptions: Subscriptions | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.queue = Queue(self.redis, self.settings.queue_name)
+        self.subscriptions = Subscriptions(self.redis) if self.redis is not None else None
+        self.reads = session_factory(self.replica) if self.replica is not None else self.sessions
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
-        engine = create_engine(settings.database_url)
-        redis = (
-            Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-            if settings.redis_url
-            else None
+        replica_url = settings.database_replica_url
+        engine = create_engine(
+            settings.database_url, server_settings=READ_YOUR_WRITES if replica_url else None
         )
-        return cls(settings, engine, session_factory(engine), redis)
+        replica = create_engine(replica_url, server_settings=READ_ONLY) if replica_url else None
+        redis = connect_redis(settings, socket_connect_timeout=2, socket_timeout=5)
+        return cls(settings, engine, session_factory(engine), redis, replica)
 
     async def close(self) -> None:
+        if self.subscriptions is not None:
+            await self.subscriptions.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.replica is not None:
+            await self.replica.dispose()
         await self.engine.dispose()
 
 
@@ -69,3 +87,19 @@ async def provide_session(resources: NamedDependency[Resources]) -> AsyncIterato
     async with resources.sessions() as session:
         yield session
         await outbox.flush(session, resources.queue)
+
+
+async def provide_read_session(
+    resources: NamedDependency[Resources],
+) -> AsyncIterator[AsyncSession]:
+    """One read-only session per request on the replica (the primary without one).
+
+    Only for handlers that write nothing and whose caller accepts data a moment old:
+    nothing is flushed to the queue, and the replica refuses writes.
+    """
+    async with resources.reads() as session:
+        yield session
+
+
+# ``dependencies=REPLICA`` on a handler: its ``session`` reads from the replica.
+REPLICA = {"session": Provide(provide_read_session)}
