@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.di import NamedDependency
 
 from gateway.api.auth import provide_principal, requires_person
@@ -47,7 +47,8 @@ def etagged(request: Request[Any, Any, Any], value: Any) -> Response[Any]:
     wanted = request.headers.get("if-none-match", "")
     if tag in {t.strip().removeprefix("W/") for t in wanted.split(",")} or wanted.strip() == "*":
         return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=value, headers=headers)
+    # The bytes already encoded for the tag, not ``value`` to be encoded once more.
+    return Response(content=body, media_type=MediaType.JSON, headers=headers)
 
 
 ERRORS = {

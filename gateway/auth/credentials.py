@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, Select, exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, Select, bindparam, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import QueryableAttribute
 
 from gateway.auth.apikeys import KEY_SCHEME, verify_api_key
 from gateway.auth.devtokens import dev_tokens_enabled, dev_verifier
 from gateway.auth.principals import Permission, PersonPrincipal, Principal, SystemPrincipal
+from gateway.auth.tokencache import VerifiedTokens
 from gateway.auth.tokens import ClaimNames, JwksKeys, TokenClaims, TokenVerifier
 from gateway.config import Settings, SubjectMatch
 from gateway.errors import Forbidden, Unauthorized
@@ -28,6 +31,8 @@ _EXPECTED = "send Authorization: Bearer <a person's token, or a system's bsk_…
 # One answer for an unknown person, an inactive one and an unknown municipality, so a
 # token holder cannot probe who exists.
 _NO_SUCH_PERSON = "the token's subject is not an active person of this gateway"
+# The lookups here are single statements: autocommit spares BEGIN and ROLLBACK.
+_NO_TRANSACTION = {"isolation_level": "AUTOCOMMIT"}
 
 log = structlog.get_logger(__name__)
 
@@ -71,11 +76,13 @@ class Authenticator:
         *,
         subject_match: SubjectMatch = SubjectMatch.SOURCE_ID,
         municipality_claim: str = "municipality",
+        verified: VerifiedTokens | None = None,
     ) -> None:
         self._sessions = sessions
         self._verifier = verifier
         self._subject_match = subject_match
         self._municipality_claim = municipality_claim
+        self._verified = verified if verified is not None else VerifiedTokens()
 
     @classmethod
     def from_settings(
@@ -106,26 +113,20 @@ class Authenticator:
                 "people's tokens are not accepted here: no identity provider is configured "
                 "(BUDSTIKKE_AUTH_JWKS_URL)"
             )
-        return await self.person_for(await self._verifier.verify(token))
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = await self._verifier.verify(token)
+            self._verified.put(token, claims)
+        return await self.person_for(claims)
 
     async def person_for(self, claims: TokenClaims) -> PersonPrincipal:
         """The active person a verified token names; Unauthorized when there is none."""
         by_uni_login = self._subject_match is SubjectMatch.UNI_LOGIN
-        column = Person.uni_login if by_uni_login else Person.source_id
         async with self._sessions() as session:
-            code = claims.municipality or await self._only_municipality(session)
-            rows = (
-                await session.execute(
-                    select(Person.id, Person.kind, Person.municipality_id, Municipality.code)
-                    .join(Municipality, Municipality.id == Person.municipality_id)
-                    .where(
-                        Municipality.code == code,
-                        column == claims.subject,
-                        Person.active.is_(True),
-                    )
-                    .limit(2)
-                )
-            ).all()
+            conn = await session.connection(execution_options=_NO_TRANSACTION)
+            code = claims.municipality or await self._only_municipality(conn)
+            query = _BY_UNI_LOGIN if by_uni_login else _BY_SOURCE_ID
+            rows = (await conn.execute(query, {"code": code, "subject": claims.subject})).all()
         if len(rows) != 1:
             if rows:
                 # Two active people with one UNI-Login is a roster error, not the caller's.
@@ -141,8 +142,8 @@ class Authenticator:
             acr=claims.acr,
         )
 
-    async def _only_municipality(self, session: AsyncSession) -> str:
-        codes = (await session.scalars(select(Municipality.code).limit(2))).all()
+    async def _only_municipality(self, conn: AsyncConnection) -> str:
+        codes = (await conn.execute(select(Municipality.code).limit(2))).scalars().all()
         if len(codes) == 1:
             return codes[0]
         if not codes:
@@ -185,6 +186,25 @@ class Authenticator:
             acr=None,
             via_key=system,
         )
+
+
+def _person_query(column: QueryableAttribute[Any]) -> Select[uuid.UUID, str, uuid.UUID, str]:
+    """The active person a subject names in a municipality (``code``, ``subject``)."""
+    return (
+        select(Person.id, Person.kind, Person.municipality_id, Municipality.code)
+        .join(Municipality, Municipality.id == Person.municipality_id)
+        .where(
+            Municipality.code == bindparam("code"),
+            column == bindparam("subject"),
+            Person.active.is_(True),
+        )
+        .limit(2)
+    )
+
+
+# Built once, like every hot statement: the object keeps its SQL cache key.
+_BY_SOURCE_ID = _person_query(Person.source_id)
+_BY_UNI_LOGIN = _person_query(Person.uni_login)
 
 
 def _staff_query(system: SystemPrincipal, reference: str, today: dt.date) -> Select[uuid.UUID, str]:

@@ -66,6 +66,8 @@ class TokenClaims:
     subject: str
     municipality: str | None
     acr: str | None
+    # ``exp`` as POSIX seconds: how long a cache may hold the verdict (tokencache.py).
+    expires_at: float | None = None
 
 
 class KeySource(Protocol):
@@ -118,6 +120,7 @@ class TokenVerifier:
             subject=self._subject(payload),
             municipality=_optional_text(payload, self._claims.municipality),
             acr=_optional_text(payload, self._claims.acr),
+            expires_at=float(payload["exp"]),
         )
 
     def _decode(self, token: str, key: PyJWK, algorithm: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,24 @@ from gateway.messaging.views import CountBy, Flags, ThreadPage, ThreadSummary, U
 
 MAX_PAGE = 100
 Flag = Literal["archived", "muted", "marked"]
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+# A page line as plain columns: no ORM objects to build for a read-only list.
+_SUMMARY_COLUMNS = (
+    Thread.id,
+    Thread.kind,
+    Thread.subject,
+    Thread.sensitive,
+    Thread.created_by,
+    Thread.institution_id,
+    Thread.category,
+    Thread.urgent,
+    Thread.last_message_at,
+    Participant.regarding,
+    Participant.unread_count,
+    Participant.archived,
+    Participant.muted,
+    Participant.marked,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +79,7 @@ async def threads(session: AsyncSession, actor: Actor, query: InboxFilter) -> Th
     if not 1 <= query.limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", ["limit: out of range"])
     statement = (
-        select(Thread, Participant)
+        select(*_SUMMARY_COLUMNS)
         .join(Thread, Thread.id == Participant.thread_id)
         .where(
             Participant.municipality_id == actor.municipality_id,
@@ -88,40 +106,50 @@ async def threads(session: AsyncSession, actor: Actor, query: InboxFilter) -> Th
                 and_(Thread.last_message_at == at, Thread.id < last_id),
             )
         )
-    async with session.begin():
-        rows = list((await session.execute(statement)).all())
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        senders = await access.people(
-            session,
-            actor.municipality_id,
-            {t.created_by for t, _ in rows if not t.sensitive},
-            viewer=actor,
-        )
+    await outside_transaction(session)
+    rows = list((await session.execute(statement)).all())
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    senders = await access.people(
+        session,
+        actor.municipality_id,
+        {r.created_by for r in rows if not r.sensitive},
+        viewer=actor,
+    )
     items = [
         ThreadSummary(
-            id=t.id,
-            kind=t.kind,
-            subject=access.SENSITIVE_SUBJECT if t.sensitive else t.subject,
-            sensitive=t.sensitive,
-            sender=None if t.sensitive else senders.get(t.created_by),
-            institution_id=t.institution_id,
-            category=t.category,
-            urgent=t.urgent,
-            regarding=[uuid.UUID(c) for c in p.regarding],
-            last_message_at=t.last_message_at,
-            unread_count=p.unread_count,
-            archived=p.archived,
-            muted=p.muted,
-            marked=p.marked,
+            id=r.id,
+            kind=r.kind,
+            subject=access.SENSITIVE_SUBJECT if r.sensitive else r.subject,
+            sensitive=r.sensitive,
+            sender=None if r.sensitive else senders.get(r.created_by),
+            institution_id=r.institution_id,
+            category=r.category,
+            urgent=r.urgent,
+            regarding=[uuid.UUID(c) for c in r.regarding],
+            last_message_at=r.last_message_at,
+            unread_count=r.unread_count,
+            archived=r.archived,
+            muted=r.muted,
+            marked=r.marked,
         )
-        for t, p in rows
+        for r in rows
     ]
-    last = rows[-1][0] if more and rows else None
+    last = rows[-1] if more and rows else None
     return ThreadPage(
         items=items,
         next_cursor=encode_cursor(last.last_message_at, last.id) if last else None,
     )
+
+
+async def outside_transaction(session: AsyncSession) -> None:
+    """Run the session's statements without a transaction (autocommit).
+
+    The inbox reads are one statement, or two whose results need not be one snapshot
+    (the page, then its senders' names); without a transaction each request saves the
+    BEGIN and COMMIT round trips. Call it before the session's first statement.
+    """
+    await session.connection(execution_options=_AUTOCOMMIT)
 
 
 def _regards(session: AsyncSession, child: uuid.UUID):  # type: ignore[no-untyped-def]
@@ -131,22 +159,25 @@ def _regards(session: AsyncSession, child: uuid.UUID):  # type: ignore[no-untype
     return cast(Participant.regarding, String).like(f'%"{child}"%')
 
 
+# Built once: a statement object keeps its cache key, so a request neither builds the
+# expression again nor recomputes the key under which its compiled SQL is cached.
+_UNREAD = (
+    select(Participant.institution_id, Participant.regarding, func.sum(Participant.unread_count))
+    .where(
+        Participant.municipality_id == bindparam("municipality_id"),
+        Participant.person_id == bindparam("person_id"),
+        Participant.kind == ThreadKind.MESSAGE.value,
+        Participant.unread_count > 0,
+    )
+    .group_by(Participant.institution_id, Participant.regarding)
+)
+
+
 async def unread(session: AsyncSession, actor: Actor) -> UnreadCounts:
     """Unread messages: total, per institution, per child — one grouped, indexed query."""
-    statement = (
-        select(
-            Participant.institution_id, Participant.regarding, func.sum(Participant.unread_count)
-        )
-        .where(
-            Participant.municipality_id == actor.municipality_id,
-            Participant.person_id == actor.person_id,
-            Participant.kind == ThreadKind.MESSAGE.value,
-            Participant.unread_count > 0,
-        )
-        .group_by(Participant.institution_id, Participant.regarding)
-    )
-    async with session.begin():
-        rows = (await session.execute(statement)).all()
+    await outside_transaction(session)
+    mine = {"municipality_id": actor.municipality_id, "person_id": actor.person_id}
+    rows = (await session.execute(_UNREAD, mine)).all()
     total = 0
     institutions: dict[uuid.UUID, int] = {}
     children: dict[uuid.UUID, int] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,23 @@ async def test_inactive_and_unknown_people_get_the_same_401(
     unknown = problem(await me(demo_client, token(settings, "nobody-at-all")), 401)
     assert inactive["detail"] == unknown["detail"]
     assert summary.teacher not in inactive["detail"]
+
+
+async def test_a_remembered_token_with_another_payload_is_checked_again_and_refused(
+    demo_client: Client, settings: Settings, summary: DemoSummary
+) -> None:
+    # The API remembers tokens it verified (gateway/auth/tokencache.py): the same
+    # signature over another payload must not ride on that memory.
+    teacher = token(settings, summary.teacher)
+    assert (await me(demo_client, teacher)).status_code == 200
+    assert (await me(demo_client, teacher)).status_code == 200  # from the cache
+    header, _, signature = teacher.split(".")
+    other = jwt.decode(teacher, options={"verify_signature": False}) | {
+        "sub": summary.guardian_two_children
+    }
+    payload = jwt.utils.base64url_encode(jwt.utils.force_bytes(json.dumps(other))).decode()
+    refused = problem(await me(demo_client, f"{header}.{payload}.{signature}"), 401)
+    assert "signature" in refused["detail"]
 
 
 async def test_a_token_for_another_municipality_is_401(
