@@ -240,16 +240,9 @@ def _plan_one(
     mode = modes[channel]
     if mode is Mode.OFF:
         return None
-    if mode is Mode.DIGEST:
-        minutes = person.digest_time if person.digest_time is not None else None
-        at = rules.next_digest_time(
-            ctx.base, ctx.zone, minutes if minutes is not None else ctx.settings.digest_time
-        )
-        # A digest keeps the same hours as anything else: staff get it when they are
-        # at work, a guardian when their quiet hours are over.
-        return DeliveryKind.DIGEST.value, _when(ctx, person, at), "digest"
     delay = ctx.settings.escalate_email_after_seconds
     push_mode = modes[DeliveryChannel.WEBPUSH.value]
+    # A push went (or goes) at once: the email is only for an item still unread later.
     escalates = (
         channel == DeliveryChannel.EMAIL.value
         and not ctx.urgent
@@ -258,6 +251,18 @@ def _plan_one(
         and DeliveryChannel.WEBPUSH.value in ctx.channels
         and push_mode is Mode.INSTANT
     )
+    if mode is Mode.DIGEST:
+        minutes = person.digest_time if person.digest_time is not None else None
+        # Behind an instant push the digest carries only what is still unread after the
+        # escalation delay: an evening digest repeating the morning's pushes was more
+        # than one notification per item (bench/calm_week.py).
+        start = ctx.base + dt.timedelta(seconds=delay) if escalates else ctx.base
+        at = rules.next_digest_time(
+            start, ctx.zone, minutes if minutes is not None else ctx.settings.digest_time
+        )
+        # A digest keeps the same hours as anything else: staff get it when they are
+        # at work, a guardian when their quiet hours are over.
+        return DeliveryKind.DIGEST.value, _when(ctx, person, at), "digest"
     if escalates:
         at = _when(ctx, person, ctx.base + dt.timedelta(seconds=delay))
         return DeliveryKind.ESCALATION.value, at, "escalation"
