@@ -87,7 +87,7 @@ CORE: tuple[Variable, ...] = (
     Variable(
         "api_max_in_flight",
         parse_int_between(0, 100_000),
-        "100",
+        "250",
         "Requests one API process works on at once; more get 503 with `Retry-After` "
         "(live streams and probes not counted; 0: no limit).",
     ),
