@@ -13,6 +13,7 @@ unsubscribe headers of its own (urgent notifications cannot be turned off).
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -184,3 +185,72 @@ def unsubscribe_headers(url: str, *, urgent: bool) -> dict[str, str]:
     if not one_click_uri(url):
         raise HeaderError(f"invalid header {LIST_UNSUBSCRIBE}: {_NEEDS_HTTPS}")
     return {LIST_UNSUBSCRIBE: f"<{url}>", LIST_UNSUBSCRIBE_POST: ONE_CLICK}
+
+
+#: The longest line a folded header aims for (RFC 5322 §2.1.1: SHOULD be at most 78).
+FOLD_AT = 78
+# UTF-8 bytes per RFC 2047 encoded-word: base64 of 39 bytes is 52 characters, so a word
+# is 64 characters and ``Subject: `` plus one word still fits a 78-character line.
+_WORD_BYTES = 39
+
+
+def encoded_words(value: str) -> str:
+    """An unstructured header value with its non-ASCII words as RFC 2047 ``B`` encoded-words.
+
+    ASCII words stay readable (``Tur i skoven =?utf-8?b?cMOl?= fredag``); a run of
+    non-ASCII words is encoded together, spaces included, since a reader drops the
+    space between two encoded-words (§6.2). A word that looks like an encoded-word
+    is encoded too, so it is not read as one.
+    """
+    if value.isascii() and "=?" not in value:
+        return value
+    out: list[str] = []
+    run: list[str] = []
+    for token in value.split(" "):
+        if token.isascii() and "=?" not in token:
+            if run:
+                out.append(_words(" ".join(run)))
+                run = []
+            out.append(token)
+        else:
+            run.append(token)
+    if run:
+        out.append(_words(" ".join(run)))
+    return " ".join(out)
+
+
+def _words(text: str) -> str:
+    """``text`` as encoded-words split on character boundaries (no half UTF-8 sequence)."""
+    words: list[str] = []
+    current = b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > _WORD_BYTES:
+            words.append(_word(current))
+            current = b""
+        current += encoded
+    words.append(_word(current))
+    return " ".join(words)
+
+
+def _word(data: bytes) -> str:
+    return f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="
+
+
+def fold(name: str, value: str) -> str:
+    """``Name: value``, folded at spaces into lines of at most 78 characters where it can be.
+
+    A run without spaces longer than a line stays whole (it is at most 998 characters:
+    :func:`check_text` refused longer values).
+    """
+    tokens = value.split(" ")
+    lines: list[str] = []
+    current = f"{name}: {tokens[0]}"
+    for token in tokens[1:]:
+        if len(current) + 1 + len(token) > FOLD_AT and current.strip():
+            lines.append(current)
+            current = " " + token
+        else:
+            current += " " + token
+    lines.append(current)
+    return "\r\n".join(lines)

@@ -143,8 +143,9 @@ async def deliver(
         try:
             async with asyncio.TaskGroup() as group:
                 for items in destinations(sendable).values():
+                    lease = _Lease(job_id, until)
                     group.create_task(
-                        _send_group(runtime, adapter, items, job_id=job_id, tally=tally, gate=gate)
+                        _send_group(runtime, adapter, items, lease=lease, tally=tally, gate=gate)
                     )
         except ExceptionGroup as errors:
             # The job fails as before, with the first error, not a group of them.
@@ -172,29 +173,51 @@ def _origin(endpoint: str) -> str:
         return endpoint  # the channel rejects it; it only needs a group here
 
 
+@dataclass
+class _Lease:
+    """How long one destination group's rows are surely still this job's."""
+
+    job_id: str
+    until: dt.datetime
+
+
 async def _send_group(
     runtime: Runtime,
     adapter: Channel,
     items: list[Loaded],
     *,
-    job_id: str,
+    lease: _Lease,
     tally: outcomes.Tally,
     gate: asyncio.Semaphore,
 ) -> None:
     """Send one destination's items batch by batch, recording each batch when it ends."""
     for start in range(0, len(items), SEND_BATCH):
-        async with gate:
-            batch = await _still_ours(runtime, items[start : start + SEND_BATCH], job_id)
+        batch = items[start : start + SEND_BATCH]
+        if _renew_due(runtime.settings, lease):
+            async with gate:
+                batch = await _still_ours(runtime, batch, lease)
         if batch:
             await _send(runtime, adapter, batch, tally, gate)
 
 
-async def _still_ours(runtime: Runtime, batch: list[Loaded], job_id: str) -> list[Loaded]:
+def _renew_due(settings: Settings, lease: _Lease) -> bool:
+    """Whether less than half the lease is left.
+
+    While the lease runs no other job can claim the rows (``claim`` takes only free,
+    expired or same-job rows), so renewing before every batch would be one UPDATE per
+    batch for nothing; a slow destination still renews long before the lease ends.
+    """
+    left = (lease.until - utcnow()).total_seconds()
+    return left < settings.delivery_lease_seconds / 2
+
+
+async def _still_ours(runtime: Runtime, batch: list[Loaded], lease: _Lease) -> list[Loaded]:
     """Renew the lease on a batch before sending it; drop rows another job took over."""
     now = utcnow()
     until = now + dt.timedelta(seconds=runtime.settings.delivery_lease_seconds)
     async with runtime.sessions() as session, session.begin():
-        ours = set(await claim(session, [i.delivery.id for i in batch], job_id, until, now))
+        ours = set(await claim(session, [i.delivery.id for i in batch], lease.job_id, until, now))
+    lease.until = until
     return [item for item in batch if item.delivery.id in ours]
 
 
