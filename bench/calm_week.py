@@ -66,6 +66,7 @@ from calm_world import (
     set_institution_defaults,
     subscribe,
 )
+from harness import import_demo
 
 from channels.vapid import generate_key_pair
 from gateway import migrate
@@ -76,7 +77,6 @@ from gateway.delivery.deliver import Runtime
 from gateway.delivery.render import Renderer
 from gateway.logging import configure_logging
 from gateway.roster.demo import write_demo_data
-from gateway.roster.importer import import_oneroster
 
 DATABASE = "budstikke_bench_calm"
 ZONE = "Europe/Copenhagen"
@@ -128,14 +128,7 @@ async def world(
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone=ZONE,
-        )
+        await import_demo(engine, folder, time_zone=ZONE)
         start = dt.datetime.combine(monday, dt.time(0), ZoneInfo(ZONE)).astimezone(dt.UTC)
         clock = SimClock(start - dt.timedelta(hours=1))
         sent: list[Sent] = []

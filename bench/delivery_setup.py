@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from harness import import_demo
 from redis.asyncio import Redis
 from sqlalchemy import func, select, text, update
 
@@ -43,7 +44,6 @@ from gateway.messaging.events import Events
 from gateway.messaging.models import OutboxItem
 from gateway.messaging.schemas import AnnouncementCreate
 from gateway.roster.demo import write_demo_data
-from gateway.roster.importer import import_oneroster
 from gateway.roster.models import Affiliation, Person
 
 ZONE = ZoneInfo("Europe/Copenhagen")
@@ -89,14 +89,7 @@ async def import_school(database_url: str, folder: Path, children: int) -> Schoo
     summary = write_demo_data(folder, children=children, seed=1)
     engine = create_engine(database_url)
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        await import_demo(engine, folder)
         async with session_factory(engine)() as session:
             person = (
                 await session.scalars(select(Person).where(Person.source_id == summary.leader))

@@ -55,6 +55,7 @@ from harness import (
     connect,
     drop_postgres,
     fresh_postgres,
+    import_demo,
     postgres_admin_url,
 )
 from sqlalchemy import func, select, text
@@ -76,7 +77,6 @@ from gateway.messaging.models import OutboxItem
 from gateway.messaging.schemas import AnnouncementCreate
 from gateway.orm import new_id, utcnow
 from gateway.roster.demo import write_demo_data
-from gateway.roster.importer import import_oneroster
 from gateway.roster.models import Group, Person, PersonKind
 
 DATABASE = "budstikke_bench_fanout"
@@ -193,14 +193,7 @@ async def _prepare(
     """Import the roster and add push subscriptions (not timed); the sender and groups."""
     engine = create_engine(database_url)
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        await import_demo(engine, folder)
         async with session_factory(engine)() as session, session.begin():
             person = (await session.scalars(select(Person).where(Person.source_id == leader))).one()
             groups = await session.execute(

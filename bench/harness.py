@@ -99,6 +99,20 @@ async def drop_postgres(admin_url: str, name: str) -> None:
     await conn.close()
 
 
+async def import_demo(engine: Any, folder: Path, *, time_zone: str = "Europe/Copenhagen") -> Any:
+    """Import a ``write_demo_data`` folder as a benchmark does (no size limit); the report."""
+    from gateway.roster.importer import import_oneroster  # noqa: PLC0415
+
+    return await import_oneroster(
+        engine,
+        folder,
+        municipality_code=None,
+        dry_run=False,
+        max_file_bytes=1 << 32,
+        default_time_zone=time_zone,
+    )
+
+
 def format_ratio(value: float) -> str:
     # Two decimals, or three for a small one: "0.00" would hide how far off it is.
     return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"

@@ -30,12 +30,11 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-from harness import Result, fresh_postgres, postgres_admin_url
+from harness import Result, fresh_postgres, import_demo, postgres_admin_url
 
 from gateway import migrate
 from gateway.db import create_engine
 from gateway.roster.demo import write_demo_data
-from gateway.roster.importer import import_oneroster
 from gateway.roster.oneroster import read_oneroster
 
 
@@ -87,14 +86,7 @@ async def _raw_write(database_url: str, rows: int) -> float:
 async def _import(database_url: str, folder: Path) -> tuple[float, int]:
     engine = create_engine(database_url)
     try:
-        report = await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        report = await import_demo(engine, folder)
     finally:
         await engine.dispose()
     written = sum(c.created + c.updated + c.deactivated for c in report.sync.counts.values())

@@ -57,7 +57,14 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
-from harness import Result, bench_workdir, drop_postgres, fresh_postgres, postgres_admin_url
+from harness import (
+    Result,
+    bench_workdir,
+    drop_postgres,
+    fresh_postgres,
+    import_demo,
+    postgres_admin_url,
+)
 from harness import redis_url as bench_redis_url
 from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select, text
@@ -71,7 +78,6 @@ from gateway.messaging import threads
 from gateway.messaging.actors import Actor
 from gateway.messaging.events import Events
 from gateway.messaging.schemas import MessageCreate
-from gateway.roster.importer import import_oneroster
 from gateway.roster.models import Group, GroupKind, MemberRole, Membership, Municipality, Person
 
 DATABASE = "budstikke_bench_inbox"
@@ -98,14 +104,7 @@ async def _fill_inboxes(database_url: str, folder: Path, per_class: int) -> list
     engine = create_engine(database_url)
     settings = load_settings({"BUDSTIKKE_DATABASE_URL": database_url})
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        await import_demo(engine, folder)
         sessions = session_factory(engine)
         async with sessions() as session:
             rows = (

@@ -24,11 +24,11 @@ from typing import Any
 import harness
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from harness import import_demo
 
 from gateway.auth.devtokens import issue_dev_token
 from gateway.config import load_settings
 from gateway.db import create_engine
-from gateway.roster.importer import import_oneroster
 
 
 @dataclass
@@ -69,14 +69,7 @@ def _b64(data: bytes) -> str:
 async def _import(database_url: str, folder: Path) -> None:
     engine = create_engine(database_url)
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        await import_demo(engine, folder)
     finally:
         await engine.dispose()
 

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import msgspec
 from fanout import _append, _custodial
+from harness import import_demo
 from peer_process import ROUND_TIMEOUT, Server, free_port, wait_idle
 from sqlalchemy import select
 
@@ -31,7 +32,6 @@ from gateway.config import load_settings
 from gateway.db import create_engine, session_factory
 from gateway.messaging.schemas import MessageCreate, ReplyCreate
 from gateway.roster.demo import write_demo_data
-from gateway.roster.importer import import_oneroster
 from gateway.roster.models import Group
 
 GROUP = "bench-peer-room"
@@ -116,14 +116,7 @@ async def import_roster(database_url: str, folder: Path) -> uuid.UUID:
     """Import the roster (not timed); the group's id."""
     engine = create_engine(database_url)
     try:
-        await import_oneroster(
-            engine,
-            folder,
-            municipality_code=None,
-            dry_run=False,
-            max_file_bytes=1 << 32,
-            default_time_zone="Europe/Copenhagen",
-        )
+        await import_demo(engine, folder)
         async with session_factory(engine)() as session:
             group: uuid.UUID = (
                 await session.scalars(select(Group.id).where(Group.source_id == GROUP))

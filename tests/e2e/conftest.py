@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.e2e.browser import CHROMIUM_ARGS, axe_source, ensure_chromium
 from tests.e2e.embedded_process import free_port, start_run
@@ -224,7 +224,13 @@ async def browsing(
 async def axe_violations(
     page: Page, source: str, *, impacts: tuple[str, ...] = ("serious", "critical")
 ) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA violations of the given impacts on the page, as text."""
+    """axe-core's WCAG 2.1 A/AA violations of the given impacts on the page, as text.
+
+    It scans the page once nothing on it is busy: a region that is loading is dimmed
+    (the composer's preview while its counts are fetched), and its passing contrast
+    would depend on how fast the server answered.
+    """
+    await expect(page.locator('[aria-busy="true"]')).to_have_count(0)
     await page.evaluate(source)  # evaluated by DevTools, so the page's CSP does not block it
     result = await page.evaluate(
         """async () => {
